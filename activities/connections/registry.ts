@@ -1,0 +1,98 @@
+/**
+ * Connection pools owned by one worker process (HOUSE_STYLE 4): created on first use, keyed by target,
+ * closed once, in reverse order of creation, by whoever created the registry.
+ */
+import { Redis } from 'ioredis';
+import { createPool as createMysqlPool, type Pool as MysqlPool } from 'mysql2/promise';
+import pg from 'pg';
+import type { ResolvedTarget } from './resolve';
+
+/** Minimal logger the registry reports background errors to. */
+export interface RegistryLogger {
+  warn(message: string, meta?: Record<string, unknown>): void;
+}
+
+/** Lazily created, shared pools for PostgreSQL, MySQL/MariaDB and Redis. */
+export class ConnectionRegistry {
+  private readonly pools = new Map<string, { close: () => Promise<void>; handle: unknown }>();
+  private closed = false;
+
+  constructor(private readonly log: RegistryLogger) {}
+
+  /** The pg pool for a PostgreSQL target. */
+  postgres(target: ResolvedTarget): pg.Pool {
+    return this.getOrCreate(target, 'postgres', () => {
+      const pool = new pg.Pool({
+        connectionString: target.url,
+        max: 8,
+        connectionTimeoutMillis: 10_000,
+        idleTimeoutMillis: 30_000,
+        application_name: 'dbops',
+      });
+      // An idle client whose server goes away emits 'error' on the pool; without a listener that would
+      // crash the whole worker. The next checkout gets a fresh connection, so logging is enough.
+      pool.on('error', (err) => this.log.warn('idle PostgreSQL connection failed', { target: target.label, error: err.message }));
+      return { handle: pool, close: () => pool.end() };
+    });
+  }
+
+  /** The mysql2 pool for a MySQL/MariaDB target. Big numbers come back as strings, dates as text. */
+  mysql(target: ResolvedTarget): MysqlPool {
+    return this.getOrCreate(target, 'mysql', () => {
+      const pool = createMysqlPool({
+        uri: target.url,
+        connectionLimit: 8,
+        connectTimeout: 10_000,
+        supportBigNumbers: true,
+        bigNumberStrings: true,
+        dateStrings: true,
+      });
+      // Same reason as for pg: a dropped idle connection must not take the worker down.
+      pool.pool.on('error', (err: Error) => this.log.warn('MySQL pool error', { target: target.label, error: err.message }));
+      return { handle: pool, close: () => pool.end() };
+    });
+  }
+
+  /** The ioredis client for a Redis target. Commands fail fast instead of queueing while disconnected. */
+  redis(target: ResolvedTarget): Redis {
+    return this.getOrCreate(target, 'redis', () => {
+      const client = new Redis(target.url ?? '', {
+        lazyConnect: true,
+        connectTimeout: 5_000,
+        maxRetriesPerRequest: 2,
+        retryStrategy: (times) => (times > 5 ? null : Math.min(times * 200, 2_000)),
+        connectionName: 'dbops',
+      });
+      // ioredis emits 'error' on every failed reconnect; unhandled, Node would print or throw it.
+      client.on('error', (err: Error) => this.log.warn('Redis connection error', { target: target.label, error: err.message }));
+      return { handle: client, close: () => client.quit().then(() => undefined, () => client.disconnect()) };
+    });
+  }
+
+  /** Closes every pool, newest first. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const entries = [...this.pools.values()].reverse();
+    this.pools.clear();
+    for (const entry of entries) {
+      try {
+        await entry.close();
+      } catch (err) {
+        this.log.warn('closing a pool failed', { error: (err as Error).message });
+      }
+    }
+  }
+
+  private getOrCreate<T>(target: ResolvedTarget, engine: string, create: () => { handle: T; close: () => Promise<void> }): T {
+    if (this.closed) throw new Error('ConnectionRegistry is closed');
+    if (target.url === undefined) throw new Error(`${target.label} is not a ${engine} server target`);
+    const key = `${engine}|${target.url}`;
+    let entry = this.pools.get(key);
+    if (!entry) {
+      entry = create();
+      this.pools.set(key, entry);
+    }
+    return entry.handle as T;
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * What every workflow answers to the `progress` query (DESIGN decision 8), and the names of the
+ * handlers shared by client and workflow. Pure, imported by workflows.
+ */
+
+/** Name of the query every dbops workflow answers. */
+export const PROGRESS_QUERY = 'progress';
+
+/** The answer to the `progress` query. */
+export interface Progress {
+  /** Current phase; each workflow documents its own set. Ends as `completed`, `failed` or `rolled_back`. */
+  phase: string;
+  /** Human sentence for the operator, e.g. `checking local_pg`. */
+  message: string;
+  /** Units done in the current phase, when countable. */
+  done?: number;
+  /** Units in the current phase, when countable. */
+  total?: number;
+  /** Per-step detail, e.g. the last heartbeat of each table. */
+  details?: Record<string, unknown>;
+}
+
+/** Terminal phases: a workflow in one of these has finished. */
+export const TERMINAL_PHASES = ['completed', 'failed', 'rolled_back'] as const;

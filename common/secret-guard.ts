@@ -1,0 +1,78 @@
+/**
+ * The one place that decides whether a value may enter workflow history (DESIGN decision 1).
+ *
+ * The Web UI shows every workflow input and result forever, so an input must name a connection or carry a
+ * URL without a password; the worker adds the password from its own environment. This module is pure and
+ * is used on both sides: the client interceptor refuses to start such a workflow, and every workflow checks
+ * its input again first thing (the UI's Start Workflow form bypasses every client).
+ */
+
+/** Where a secret was found and why it counts as one. */
+export interface SecretFinding {
+  /** JSON-ish path of the value, e.g. `input.connections[1]`. */
+  path: string;
+  /** What was found, with the secret itself masked. */
+  reason: string;
+}
+
+// scheme://user:password@host – the password part is non-empty. `redis://:pw@host` counts too.
+const URL_WITH_PASSWORD = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#@\s]*?):([^/?#@\s]+)@/i;
+// Query-string or libpq keyword forms: ?password=…, &sslpassword=…, "host=x password=y".
+const PASSWORD_PARAM = /(?:^|[?&\s;])(password|passwd|pwd|sslpassword|secret|token|auth|api_?key)\s*=\s*[^&\s;]+/i;
+// Object keys whose non-empty value is a secret, whatever it looks like.
+const SECRET_KEY =
+  /^(password|passwd|pwd|pass|secret|secret_?access_?key|access_?token|token|api_?key|auth|authorization|private_?key|credentials?)$/i;
+
+const MAX_DEPTH = 32;
+
+/** Returns the URL with any password replaced by `***` (safe to log, show or store). */
+export function redactUrl(url: string): string {
+  return url
+    .replace(URL_WITH_PASSWORD, (_m, scheme: string, user: string) => `${scheme}${user}:***@`)
+    .replace(/([?&](?:password|passwd|pwd|sslpassword|secret|token|auth|api_?key)=)[^&\s]+/gi, '$1***');
+}
+
+/** True when the string carries a password (URL user-info, query parameter or libpq keyword). */
+export function stringHasSecret(value: string): boolean {
+  return URL_WITH_PASSWORD.test(value) || PASSWORD_PARAM.test(value);
+}
+
+/** Walks a workflow input (or signal argument) and lists every secret it carries. */
+export function findSecrets(value: unknown, path = 'input'): SecretFinding[] {
+  const findings: SecretFinding[] = [];
+  walk(value, path, 0, findings);
+  return findings;
+}
+
+function walk(value: unknown, path: string, depth: number, out: SecretFinding[]): void {
+  if (depth > MAX_DEPTH || value === null || value === undefined) return;
+  if (typeof value === 'string') {
+    if (stringHasSecret(value)) out.push({ path, reason: `"${redactUrl(value)}" contains a password` });
+    return;
+  }
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => walk(item, `${path}[${i}]`, depth + 1, out));
+    return;
+  }
+  if (typeof value === 'object') {
+    for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+      const childPath = `${path}.${key}`;
+      if (SECRET_KEY.test(key) && item !== null && item !== undefined && item !== '') {
+        out.push({ path: childPath, reason: `field "${key}" holds a secret` });
+        continue;
+      }
+      walk(item, childPath, depth + 1, out);
+    }
+  }
+}
+
+/** The operator-facing explanation: where the secret was and where it belongs instead. */
+export function describeSecretFindings(findings: readonly SecretFinding[]): string {
+  const where = findings.map((f) => `${f.path}: ${f.reason}`).join('; ');
+  return (
+    `refusing to start: the input carries a secret, and workflow inputs are stored in Temporal history ` +
+    `and shown in the Web UI (${where}). Remove it from the input and give it to the worker instead: ` +
+    `DBOPS_PASSWORD_<NAME> for a named connection (e.g. DBOPS_PASSWORD_LOCAL_PG), or PGPASSWORD / MYSQL_PWD / ` +
+    `REDISCLI_AUTH for a URL, or DBOPS_S3_SECRET_ACCESS_KEY for S3.`
+  );
+}

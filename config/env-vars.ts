@@ -1,0 +1,31 @@
+/**
+ * Every environment variable the config module reads, in one list, so docker-compose.yml, the README and
+ * the stack can be checked against it. Per-connection variables are patterns (see common/connection-ref.ts).
+ */
+
+/** Fixed-name environment variables, with what each sets. */
+export const CONFIG_ENV_VARS = {
+  DBOPS_CONFIG: 'path of an optional JSON config file (default ./dbops.config.json when present)',
+  DBOPS_TEMPORAL_ADDRESS: 'Temporal frontend host:port (default 127.0.0.1:7233)',
+  DBOPS_TEMPORAL_NAMESPACE: 'Temporal namespace (default "default")',
+  DBOPS_TASK_QUEUE: 'task queue the worker polls and the CLI starts on (default "dbops")',
+  DBOPS_TEMPORAL_UI_URL: 'Web UI base URL printed in links (default http://127.0.0.1:8233)',
+  DBOPS_ARTIFACT_DIR: 'folder for backups, dumps and reports (default ./artifacts)',
+  DBOPS_S3_ENDPOINT: 'S3 endpoint URL; unset with no config file means the local MinIO at http://127.0.0.1:9000',
+  DBOPS_S3_REGION: 'S3 region (default us-east-1)',
+  DBOPS_S3_BUCKET: 'S3 bucket for artifacts (default dbops)',
+  DBOPS_S3_FORCE_PATH_STYLE: 'true for MinIO and most S3-compatible stores (default true)',
+  DBOPS_S3_ACCESS_KEY_ID: 'S3 access key id (else the AWS default chain; local MinIO: dbops-local)',
+  DBOPS_S3_SECRET_ACCESS_KEY: 'S3 secret key (environment only)',
+  DBOPS_S3_CHECKSUMS: 'WHEN_SUPPORTED (AWS default) or WHEN_REQUIRED for stores that reject CRC32 checksums',
+  DBOPS_WORKER_SHUTDOWN_GRACE_SECONDS: 'seconds running activities get to finish on SIGTERM (default 30)',
+  DBOPS_WORKER_MAX_CONCURRENT_ACTIVITIES: 'activity slots per worker (default 8)',
+} as const;
+
+/** Prefixes of per-connection variables: `DBOPS_CONNECTION_<NAME>` (URL) and `DBOPS_PASSWORD_<NAME>`. */
+export const CONFIG_ENV_PREFIXES = ['DBOPS_CONNECTION_', 'DBOPS_PASSWORD_'] as const;
+
+/** True when `name` is an environment variable the config module understands. */
+export function isKnownEnvVar(name: string): boolean {
+  return name in CONFIG_ENV_VARS || CONFIG_ENV_PREFIXES.some((p) => name.startsWith(p) && name.length > p.length);
+}

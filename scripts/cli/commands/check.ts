@@ -1,0 +1,42 @@
+/** `dbops check [targets...]`: starts `connectionCheck` (every configured connection when none is named). */
+import type { Command } from 'commander';
+import type { ConnectionCheckInput, ConnectionCheckResult } from '../../../workflows/connection-check';
+import type { CliContext } from '../context';
+import { startWorkflow, withStartFlags, type StartFlags } from '../start-workflow';
+
+/** Registers the command. */
+export function registerCheck(program: Command, ctx: CliContext, run: (body: () => Promise<number>) => Promise<void>): void {
+  withStartFlags(
+    program
+      .command('check')
+      .description('check that databases answer: version, database, size, latency')
+      .argument('[targets...]', 'connection names or URLs without passwords (default: all configured)'),
+  ).action((targets: string[], flags: StartFlags) =>
+    run(() =>
+      startWorkflow<ConnectionCheckInput, ConnectionCheckResult>(ctx, flags, {
+        workflowType: 'connectionCheck',
+        idPrefix: 'check',
+        input: { targets },
+        succeeded: (result) => result.healthy,
+        render: (result) =>
+          result.targets.map((t) =>
+            t.ok
+              ? `ok    ${t.target.padEnd(14)} ${t.engine.padEnd(8)} ${t.version ?? ''}  ${t.database ?? ''}  ${formatBytes(t.sizeBytes)}  ${t.latencyMs} ms`
+              : `DOWN  ${t.target.padEnd(14)} ${t.engine.padEnd(8)} ${t.error?.code}: ${t.error?.message}`,
+          ),
+      }),
+    ),
+  );
+}
+
+function formatBytes(bytes: number | undefined): string {
+  if (bytes === undefined) return '';
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}

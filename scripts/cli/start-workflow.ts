@@ -1,0 +1,87 @@
+/**
+ * The start flow every workflow command shares (`dbops check`, later `migrate`, `backup`, `assess`,
+ * `restore`): `--id`, `--wait`, `--json`, the exit codes, the UI link, and the one-JSON-object rule.
+ */
+import type { Command } from 'commander';
+import type { CliContext } from './context';
+import { ExitCode, printJson, say, summarizeFailure, warn } from './output';
+import { workflowUrl } from './temporal-client';
+
+/** Options every start command accepts. */
+export interface StartFlags {
+  id?: string;
+  wait?: boolean;
+  json?: boolean;
+}
+
+/** What a start command supplies. */
+export interface StartSpec<Input, Result> {
+  workflowType: string;
+  /** Prefix of generated workflow ids, e.g. `check` → `check-20261122-031500-ab12`. */
+  idPrefix: string;
+  input: Input;
+  /** Whether a returned result counts as success (exit 0). Default: `status` is not failed/rolled_back. */
+  succeeded?: (result: Result) => boolean;
+  /** Human rendering of the result (without `--json`). */
+  render?: (result: Result) => string[];
+}
+
+/** Adds `--id`, `--wait` and `--json` to a command. */
+export function withStartFlags(command: Command): Command {
+  return command
+    .option('--id <workflowId>', 'workflow id (default: generated); starting an id that is running is refused')
+    .option('--wait', 'wait for the workflow to finish and print its result')
+    .option('--json', 'print exactly one JSON object on stdout');
+}
+
+/** Starts the workflow and, with `--wait`, reports its end. Returns the process exit code. */
+export async function startWorkflow<Input, Result>(ctx: CliContext, flags: StartFlags, spec: StartSpec<Input, Result>): Promise<number> {
+  const client = await ctx.client();
+  const { config } = ctx;
+  const workflowId = flags.id ?? generateId(spec.idPrefix);
+  const handle = await client.workflow.start(spec.workflowType, {
+    workflowId,
+    taskQueue: config.temporal.taskQueue,
+    args: [spec.input],
+  });
+  const url = workflowUrl(config, workflowId);
+  if (!flags.wait) {
+    if (flags.json) printJson({ workflowId, runId: handle.firstExecutionRunId, status: 'started', url });
+    else say(`started ${spec.workflowType} ${workflowId}\n  watch:  ${url}\n  status: npx dbops status ${workflowId}\n  result: npx dbops result ${workflowId}`);
+    return ExitCode.Ok;
+  }
+  if (!flags.json) warn(`started ${spec.workflowType} ${workflowId} — ${url}`);
+  return reportResult(workflowId, () => handle.result() as Promise<Result>, flags.json === true, spec);
+}
+
+/** Awaits a result and prints it; shared with `dbops result`. Returns the exit code. */
+export async function reportResult<Result>(
+  workflowId: string,
+  result: () => Promise<Result>,
+  json: boolean,
+  spec: Pick<StartSpec<unknown, Result>, 'succeeded' | 'render'> = {},
+): Promise<number> {
+  let value: Result;
+  try {
+    value = await result();
+  } catch (err) {
+    const error = summarizeFailure(err);
+    if (json) printJson({ workflowId, status: 'failed', error });
+    else warn(`${workflowId} failed: ${error.type}: ${error.message}`);
+    return ExitCode.Failed;
+  }
+  const ok = (spec.succeeded ?? defaultSucceeded)(value);
+  if (json) printJson(value);
+  else for (const line of spec.render?.(value) ?? [JSON.stringify(value, null, 2)]) say(line);
+  return ok ? ExitCode.Ok : ExitCode.Failed;
+}
+
+function defaultSucceeded(result: unknown): boolean {
+  const status = (result as { status?: unknown } | null)?.status;
+  return status !== 'failed' && status !== 'rolled_back';
+}
+
+function generateId(prefix: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${prefix}-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
+}

@@ -1,0 +1,32 @@
+/** Where the local stack keeps its tools, state, pid files and logs (all git-ignored, under the repo). */
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+function findRoot(start: string): string {
+  let dir = start;
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`cannot find the dbops folder (package.json) above ${start}`);
+    dir = parent;
+  }
+  return dir;
+}
+
+/** The repository root. */
+export const ROOT = findRoot(__dirname);
+
+/** Folder layout of the local stack. */
+export const PATHS = {
+  root: ROOT,
+  toolsBin: join(ROOT, '.tools', 'bin'),
+  state: join(ROOT, '.dbops'),
+  run: join(ROOT, '.dbops', 'run'),
+  logs: join(ROOT, '.dbops', 'logs'),
+  temporalDb: join(ROOT, '.dbops', 'temporal', 'temporal.db'),
+  minioData: join(ROOT, '.dbops', 'minio'),
+  workerEntry: join(ROOT, 'dist', 'workers', 'main.js'),
+  buildInfo: join(ROOT, 'dist', '.tsbuildinfo'),
+  /** Machine-wide cache of built tools, shared by clones and CI runs; never required. */
+  toolCache: join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'dbops-tools'),
+} as const;

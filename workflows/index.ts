@@ -1,0 +1,2 @@
+/** Every workflow the dbops worker hosts; the worker bundles this file. */
+export { connectionCheck } from './connection-check';

@@ -1,0 +1,61 @@
+/**
+ * Workflow-side plumbing every dbops workflow shares: the input guard (no secrets in history), the
+ * `progress` query, and the `DbopsPhase` search attribute that mirrors it so `dbops list/status` work even
+ * when no worker is up to answer queries.
+ */
+import { ApplicationFailure, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { ErrorCode } from '../../common/errors';
+import { PROGRESS_QUERY, type Progress } from '../../common/progress';
+import { describeSecretFindings, findSecrets } from '../../common/secret-guard';
+
+/** The query every dbops workflow answers (DESIGN decision 8). */
+export const progressQuery = defineQuery<Progress>(PROGRESS_QUERY);
+
+const kindKey = defineSearchAttributeKey('DbopsKind', SearchAttributeType.KEYWORD);
+const phaseKey = defineSearchAttributeKey('DbopsPhase', SearchAttributeType.KEYWORD);
+const targetsKey = defineSearchAttributeKey('DbopsTargets', SearchAttributeType.KEYWORD_LIST);
+
+/**
+ * Fails the workflow at once, non-retryably, when the input carries a secret. Starts through the dbops
+ * client are refused before they reach the server; this catches starts from the Web UI or other clients.
+ */
+export function guardInput(input: unknown): void {
+  const findings = findSecrets(input);
+  if (findings.length > 0) {
+    throw ApplicationFailure.create({
+      type: ErrorCode.SecretInInput,
+      message: `${describeSecretFindings(findings)} This run already stored the input: rotate that password.`,
+      nonRetryable: true,
+    });
+  }
+}
+
+/** Progress of one workflow run: answered by the `progress` query, mirrored in search attributes. */
+export class JobState {
+  private current: Progress;
+
+  constructor(kind: string, targets: string[], initial: Progress) {
+    this.current = initial;
+    setHandler(progressQuery, () => this.current, {
+      description: 'Current phase, a sentence for the operator and per-step counters',
+    });
+    upsertSearchAttributes([
+      { key: kindKey, value: kind },
+      { key: targetsKey, value: targets },
+      { key: phaseKey, value: initial.phase },
+    ]);
+  }
+
+  /** The latest progress. */
+  get progress(): Progress {
+    return this.current;
+  }
+
+  /** Replaces the progress; upserts the phase search attribute only when the phase changes. */
+  update(next: Progress): void {
+    const phaseChanged = next.phase !== this.current.phase;
+    this.current = next;
+    if (phaseChanged) upsertSearchAttributes([{ key: phaseKey, value: next.phase }]);
+  }
+}
