@@ -70,9 +70,13 @@ export function parseConnectionRef(ref: string): ConnectionRef | { error: string
     }
     return { kind: 'url', engine, url: trimmed };
   }
-  if (trimmed.includes('/') || /\.(db|sqlite3?|db3)$/i.test(trimmed)) return { kind: 'file', engine: 'sqlite', path: trimmed };
+  if (trimmed.includes('/') || /\.(db|sqlite3?|db3)$/i.test(trimmed)) {
+    return { kind: 'file', engine: 'sqlite', path: trimmed };
+  }
   if (!CONNECTION_NAME.test(trimmed)) {
-    return { error: `"${trimmed}" is not a valid connection name: use letters, digits, "_" or "-", starting with a letter` };
+    return {
+      error: `"${trimmed}" is not a valid connection name: use letters, digits, "_" or "-", starting with a letter`,
+    };
   }
   return { kind: 'name', name: trimmed };
 }

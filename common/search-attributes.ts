@@ -1,25 +1,16 @@
 /**
- * Custom search attributes the workflows set, so `dbops list` and the Web UI can filter and show the phase
- * without a worker answering a query. The stack registers exactly these; pure, imported by workflows.
+ * Custom search attributes the workflows set, so `dbops list/status` and the Web UI can filter and show
+ * the phase without a worker answering a query. The stack and the test server register exactly these.
+ * Pure: imported by workflows.
  */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
-/** Temporal search-attribute value types used here (names as the `temporal` CLI spells them). */
-export type SearchAttributeKind = 'Keyword' | 'Text' | 'Int' | 'Datetime';
+/** Which kind of job: `check`, `migration`, `backup`, `restore`, `assessment`. */
+export const kindKey = defineSearchAttributeKey('DbopsKind', SearchAttributeType.KEYWORD);
+/** The current phase, as in the workflow's `progress` query. */
+export const phaseKey = defineSearchAttributeKey('DbopsPhase', SearchAttributeType.KEYWORD);
+/** The connection names or redacted URLs the job works on. */
+export const targetsKey = defineSearchAttributeKey('DbopsTargets', SearchAttributeType.KEYWORD_LIST);
 
-/** Name → type of every custom search attribute dbops uses. */
-export const SEARCH_ATTRIBUTES = {
-  /** Which kind of job: `check`, `migration`, `backup`, `restore`, `assessment`. */
-  DbopsKind: 'Keyword',
-  /** The current phase, as in the workflow's `progress` query. */
-  DbopsPhase: 'Keyword',
-  /** The connection names or redacted URLs the job works on. */
-  DbopsTargets: 'KeywordList',
-} as const satisfies Record<string, SearchAttributeKind | 'KeywordList'>;
-
-/** Names of the custom search attributes. */
-export type SearchAttributeName = keyof typeof SEARCH_ATTRIBUTES;
-
-/** `--search-attribute` arguments for `temporal server start-dev`. */
-export function searchAttributeFlags(): string[] {
-  return Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, kind]) => ['--search-attribute', `${name}=${kind}`]);
-}
+/** Every custom search attribute dbops uses. */
+export const SEARCH_ATTRIBUTE_KEYS = [kindKey, phaseKey, targetsKey] as const;

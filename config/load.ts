@@ -63,7 +63,10 @@ function readConfigFile(env: NodeJS.ProcessEnv, cwd: string): { path: string; da
   const path = explicit ? resolve(cwd, explicit) : resolve(cwd, 'dbops.config.json');
   if (!existsSync(path)) {
     if (explicit) {
-      throw new DbopsError(ErrorCode.ConfigInvalid, `DBOPS_CONFIG points at ${path}, which does not exist: fix the path or unset DBOPS_CONFIG`);
+      throw new DbopsError(
+        ErrorCode.ConfigInvalid,
+        `DBOPS_CONFIG points at ${path}, which does not exist: fix the path or unset DBOPS_CONFIG`,
+      );
     }
     return undefined;
   }
@@ -117,7 +120,11 @@ function applyEnv(config: Raw, env: NodeJS.ProcessEnv, sources: Map<string, stri
   set('DBOPS_S3_ENDPOINT', 's3.endpoint', (v) => (config.s3.endpoint = v));
   set('DBOPS_S3_REGION', 's3.region', (v) => (config.s3.region = v));
   set('DBOPS_S3_BUCKET', 's3.bucket', (v) => (config.s3.bucket = v));
-  set('DBOPS_S3_FORCE_PATH_STYLE', 's3.forcePathStyle', (v) => (config.s3.forcePathStyle = parseBool('DBOPS_S3_FORCE_PATH_STYLE', v)));
+  set(
+    'DBOPS_S3_FORCE_PATH_STYLE',
+    's3.forcePathStyle',
+    (v) => (config.s3.forcePathStyle = parseBool('DBOPS_S3_FORCE_PATH_STYLE', v)),
+  );
   set('DBOPS_S3_ACCESS_KEY_ID', 's3.accessKeyId', (v) => (config.s3.accessKeyId = v));
   set('DBOPS_S3_SECRET_ACCESS_KEY', 's3.secretAccessKey', (v) => (config.s3.secretAccessKey = v));
   set('DBOPS_S3_CHECKSUMS', 's3.checksums', (v) => (config.s3.checksums = v as Raw['s3']['checksums']));

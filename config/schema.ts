@@ -3,13 +3,9 @@ import { z } from 'zod';
 import { CONNECTION_NAME, engineOfUrl, SUPPORTED_SCHEMES } from '../common/connection-ref';
 import { stringHasSecret } from '../common/secret-guard';
 
-const hostPort = z
-  .string()
-  .regex(/^[^\s:/]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233');
+const hostPort = z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233');
 
-const httpUrl = z
-  .string()
-  .regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL');
+const httpUrl = z.string().regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL');
 
 const connectionUrl = z
   .string()
@@ -39,7 +35,12 @@ export const configSchema = z
       .object({
         endpoint: httpUrl.optional(),
         region: z.string().min(1, 'must not be empty'),
-        bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name (3-63 lower-case letters, digits, "." or "-")'),
+        bucket: z
+          .string()
+          .regex(
+            /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+            'must be a valid S3 bucket name (3-63 lower-case letters, digits, "." or "-")',
+          ),
         forcePathStyle: z.boolean(),
         accessKeyId: z.string().min(1).optional(),
         secretAccessKey: z.string().min(1).optional(),

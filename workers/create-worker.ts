@@ -18,8 +18,6 @@ export interface CreateWorkerOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Overrides the task queue of the config (tests use one queue each). */
   taskQueue?: string;
-  /** Extra activities registered next to dbops' own (test fixtures). */
-  extraActivities?: Record<string, (...args: never[]) => Promise<unknown>>;
 }
 
 /** A worker plus the resources it owns. Call `close()` after `run()` returns. */
@@ -38,7 +36,7 @@ export function workflowsEntry(): string {
 export async function createDbopsWorker(options: CreateWorkerOptions): Promise<DbopsWorker> {
   const { config } = options;
   const connections = new ConnectionRegistry(options.log);
-  const activities = { ...createActivities({ config, connections }), ...options.extraActivities };
+  const activities = createActivities({ config, connections });
   try {
     const worker = await Worker.create({
       connection: options.connection,

@@ -72,7 +72,10 @@ export function createCheckActivities({ config, connections }: ActivityDeps) {
           if (err instanceof DbopsError && !err.retryable && target.engine === 'sqlite') throw err;
           const error = known
             ? { code: known.code, message: known.message }
-            : { code: String((err as { code?: unknown }).code ?? 'ERROR'), message: `${target.label}: ${(err as Error).message}` };
+            : {
+                code: String((err as { code?: unknown }).code ?? 'ERROR'),
+                message: `${target.label}: ${(err as Error).message}`,
+              };
           return { target: target.label, engine: target.engine, ok: false, latencyMs: elapsed(started), error };
         }
       });

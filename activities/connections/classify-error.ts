@@ -4,7 +4,15 @@
  */
 import { DbopsError, ErrorCode } from '../../common/errors';
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'EAI_AGAIN']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'EAI_AGAIN',
+]);
 
 /** Maps a driver error to a DbopsError with advice, or returns undefined when it is not recognised. */
 export function classifyDriverError(err: unknown, label: string): DbopsError | undefined {
@@ -13,15 +21,35 @@ export function classifyDriverError(err: unknown, label: string): DbopsError | u
   const code = String((err as { code?: unknown }).code ?? '');
   const message = err.message || code;
 
-  if (NETWORK_CODES.has(code) || /connect(ion)? (timeout|timed out|terminated)|Connection is closed|ETIMEDOUT/i.test(message)) {
-    return new DbopsError(ErrorCode.Unreachable, `${label}: cannot connect (${code || message}); is the server running and reachable?`, { cause: err });
+  if (
+    NETWORK_CODES.has(code) ||
+    /connect(ion)? (timeout|timed out|terminated)|Connection is closed|ETIMEDOUT/i.test(message)
+  ) {
+    return new DbopsError(
+      ErrorCode.Unreachable,
+      `${label}: cannot connect (${code || message}); is the server running and reachable?`,
+      { cause: err },
+    );
   }
   // PostgreSQL SQLSTATE classes 28 (invalid authorization) and 3D000 (invalid catalog name).
-  if (code === '28P01' || code === '28000' || code === 'ER_ACCESS_DENIED_ERROR' || /NOAUTH|WRONGPASS|invalid password/i.test(message)) {
-    return new DbopsError(ErrorCode.AuthFailed, `${label}: authentication failed (${code || 'auth'}: ${message}); check the user and the password in the worker environment`, { cause: err });
+  if (
+    code === '28P01' ||
+    code === '28000' ||
+    code === 'ER_ACCESS_DENIED_ERROR' ||
+    /NOAUTH|WRONGPASS|invalid password/i.test(message)
+  ) {
+    return new DbopsError(
+      ErrorCode.AuthFailed,
+      `${label}: authentication failed (${code || 'auth'}: ${message}); check the user and the password in the worker environment`,
+      { cause: err },
+    );
   }
   if (code === '3D000' || code === 'ER_BAD_DB_ERROR') {
-    return new DbopsError(ErrorCode.DatabaseMissing, `${label}: ${message} (${code}); create the database or fix the connection URL`, { cause: err });
+    return new DbopsError(
+      ErrorCode.DatabaseMissing,
+      `${label}: ${message} (${code}); create the database or fix the connection URL`,
+      { cause: err },
+    );
   }
   return undefined;
 }

@@ -31,7 +31,9 @@ export class ConnectionRegistry {
       });
       // An idle client whose server goes away emits 'error' on the pool; without a listener that would
       // crash the whole worker. The next checkout gets a fresh connection, so logging is enough.
-      pool.on('error', (err) => this.log.warn('idle PostgreSQL connection failed', { target: target.label, error: err.message }));
+      pool.on('error', (err) =>
+        this.log.warn('idle PostgreSQL connection failed', { target: target.label, error: err.message }),
+      );
       return { handle: pool, close: () => pool.end() };
     });
   }
@@ -48,7 +50,9 @@ export class ConnectionRegistry {
         dateStrings: true,
       });
       // Same reason as for pg: a dropped idle connection must not take the worker down.
-      pool.pool.on('error', (err: Error) => this.log.warn('MySQL pool error', { target: target.label, error: err.message }));
+      pool.pool.on('error', (err: Error) =>
+        this.log.warn('MySQL pool error', { target: target.label, error: err.message }),
+      );
       return { handle: pool, close: () => pool.end() };
     });
   }
@@ -64,8 +68,17 @@ export class ConnectionRegistry {
         connectionName: 'dbops',
       });
       // ioredis emits 'error' on every failed reconnect; unhandled, Node would print or throw it.
-      client.on('error', (err: Error) => this.log.warn('Redis connection error', { target: target.label, error: err.message }));
-      return { handle: client, close: () => client.quit().then(() => undefined, () => client.disconnect()) };
+      client.on('error', (err: Error) =>
+        this.log.warn('Redis connection error', { target: target.label, error: err.message }),
+      );
+      return {
+        handle: client,
+        close: () =>
+          client.quit().then(
+            () => undefined,
+            () => client.disconnect(),
+          ),
+      };
     });
   }
 
@@ -84,7 +97,11 @@ export class ConnectionRegistry {
     }
   }
 
-  private getOrCreate<T>(target: ResolvedTarget, engine: string, create: () => { handle: T; close: () => Promise<void> }): T {
+  private getOrCreate<T>(
+    target: ResolvedTarget,
+    engine: string,
+    create: () => { handle: T; close: () => Promise<void> },
+  ): T {
     if (this.closed) throw new Error('ConnectionRegistry is closed');
     if (target.url === undefined) throw new Error(`${target.label} is not a ${engine} server target`);
     const key = `${engine}|${target.url}`;

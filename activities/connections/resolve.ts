@@ -37,9 +37,17 @@ export function resolveTarget(ref: string, config: DbopsConfig, env: NodeJS.Proc
 
   switch (parsed.kind) {
     case 'file':
-      return { label: parsed.path, engine: 'sqlite', path: isAbsolute(parsed.path) ? parsed.path : resolve(parsed.path) };
+      return {
+        label: parsed.path,
+        engine: 'sqlite',
+        path: isAbsolute(parsed.path) ? parsed.path : resolve(parsed.path),
+      };
     case 'url':
-      return { label: redactUrl(parsed.url), engine: parsed.engine, url: withPassword(parsed.url, passwordFromEnv(parsed.engine, env)) };
+      return {
+        label: redactUrl(parsed.url),
+        engine: parsed.engine,
+        url: withPassword(parsed.url, passwordFromEnv(parsed.engine, env)),
+      };
     case 'name': {
       const url = config.connections[parsed.name];
       if (url === undefined) {

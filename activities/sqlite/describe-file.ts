@@ -10,7 +10,10 @@ export function describeSqlite(path: string): ServerFacts {
   try {
     size = statSync(path).size;
   } catch {
-    throw new DbopsError(ErrorCode.BadInput, `SQLite file ${path} does not exist or cannot be read: check the path (it is resolved on the worker's host)`);
+    throw new DbopsError(
+      ErrorCode.BadInput,
+      `SQLite file ${path} does not exist or cannot be read: check the path (it is resolved on the worker's host)`,
+    );
   }
   let db: Database.Database | undefined;
   try {
@@ -21,7 +24,11 @@ export function describeSqlite(path: string): ServerFacts {
     return { version, database: path, sizeBytes: size };
   } catch (err) {
     const code = String((err as { code?: unknown }).code ?? '');
-    throw new DbopsError(ErrorCode.BadInput, `${path} is not a readable SQLite database (${code}: ${(err as Error).message}); check that it is the right file and not corrupt`, { cause: err });
+    throw new DbopsError(
+      ErrorCode.BadInput,
+      `${path} is not a readable SQLite database (${code}: ${(err as Error).message}); check that it is the right file and not corrupt`,
+      { cause: err },
+    );
   } finally {
     db?.close();
   }

@@ -12,7 +12,11 @@ import { registerStatus } from './commands/status';
 import { CliContext } from './context';
 import { ExitCode, printJson, summarizeFailure, warn } from './output';
 
-const USAGE_CODES: ReadonlySet<string> = new Set([ErrorCode.BadInput, ErrorCode.SecretInInput, ErrorCode.ConfigInvalid]);
+const USAGE_CODES: ReadonlySet<string> = new Set([
+  ErrorCode.BadInput,
+  ErrorCode.SecretInInput,
+  ErrorCode.ConfigInvalid,
+]);
 
 /** Runs the CLI with `argv` (as process.argv) and resolves to the exit code. */
 export async function runCli(argv: readonly string[]): Promise<number> {
@@ -38,7 +42,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     await program.parseAsync([...argv]);
   } catch (err) {
     if (err instanceof CommanderError) {
-      exitCode = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? ExitCode.Ok : ExitCode.Usage;
+      exitCode =
+        err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help'
+          ? ExitCode.Ok
+          : ExitCode.Usage;
     } else {
       exitCode = reportError(err, json);
     }

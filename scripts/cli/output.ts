@@ -19,7 +19,9 @@ export function summarizeFailure(err: unknown): FailureSummary {
   let current: unknown = err instanceof WorkflowFailedError ? (err.cause ?? err) : err;
   let fallback: FailureSummary | undefined;
   for (let depth = 0; depth < 10 && current; depth++) {
-    if (current instanceof ApplicationFailure) return { type: current.type ?? 'ApplicationFailure', message: current.message };
+    if (current instanceof ApplicationFailure) {
+      return { type: current.type ?? 'ApplicationFailure', message: current.message };
+    }
     if (current instanceof TemporalFailure && !fallback) fallback = { type: current.name, message: current.message };
     current = (current as { cause?: unknown }).cause;
   }

@@ -35,7 +35,11 @@ export function withStartFlags(command: Command): Command {
 }
 
 /** Starts the workflow and, with `--wait`, reports its end. Returns the process exit code. */
-export async function startWorkflow<Input, Result>(ctx: CliContext, flags: StartFlags, spec: StartSpec<Input, Result>): Promise<number> {
+export async function startWorkflow<Input, Result>(
+  ctx: CliContext,
+  flags: StartFlags,
+  spec: StartSpec<Input, Result>,
+): Promise<number> {
   const client = await ctx.client();
   const { config } = ctx;
   const workflowId = flags.id ?? generateId(spec.idPrefix);
@@ -47,7 +51,11 @@ export async function startWorkflow<Input, Result>(ctx: CliContext, flags: Start
   const url = workflowUrl(config, workflowId);
   if (!flags.wait) {
     if (flags.json) printJson({ workflowId, runId: handle.firstExecutionRunId, status: 'started', url });
-    else say(`started ${spec.workflowType} ${workflowId}\n  watch:  ${url}\n  status: npx dbops status ${workflowId}\n  result: npx dbops result ${workflowId}`);
+    else {
+      say(
+        `started ${spec.workflowType} ${workflowId}\n  watch:  ${url}\n  status: npx dbops status ${workflowId}\n  result: npx dbops result ${workflowId}`,
+      );
+    }
     return ExitCode.Ok;
   }
   if (!flags.json) warn(`started ${spec.workflowType} ${workflowId} — ${url}`);

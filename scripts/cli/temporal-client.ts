@@ -24,7 +24,8 @@ export const secretGuardInterceptor: WorkflowClientInterceptor = {
   },
 };
 
-function rejectSecrets(args: readonly unknown[], label: string): void {
+/** Throws DBOPS_SECRET_IN_INPUT when any of `args` carries a secret. */
+export function rejectSecrets(args: readonly unknown[], label: string): void {
   const findings = args.flatMap((arg, i) => findSecrets(arg, args.length === 1 ? label : `${label}[${i}]`));
   if (findings.length > 0) throw new DbopsError(ErrorCode.SecretInInput, describeSecretFindings(findings));
 }

@@ -62,7 +62,13 @@ export async function ensureDatabases(): Promise<DatabaseState[]> {
       continue;
     }
     if (db.installedAt() === undefined) {
-      states.push({ name: db.name, address, up: false, started: false, problem: `${db.name} is not installed: ${db.install}` });
+      states.push({
+        name: db.name,
+        address,
+        up: false,
+        started: false,
+        problem: `${db.name} is not installed: ${db.install}`,
+      });
       continue;
     }
     const result = spawnSync('bash', ['-c', db.start], { encoding: 'utf8' });

@@ -39,8 +39,19 @@ async function start(): Promise<number> {
   ];
   const summary = {
     changes,
-    temporal: { address: `${TEMPORAL.host}:${TEMPORAL.port}`, ui: `http://${TEMPORAL.host}:${TEMPORAL.uiPort}`, pid: temporal.pid, log: logFile('temporal') },
-    minio: { endpoint: LOCAL_MINIO.endpoint, console: `http://${LOCAL_MINIO.consoleAddress}`, bucket: config.s3.bucket, pid: minio.pid, log: logFile('minio') },
+    temporal: {
+      address: `${TEMPORAL.host}:${TEMPORAL.port}`,
+      ui: `http://${TEMPORAL.host}:${TEMPORAL.uiPort}`,
+      pid: temporal.pid,
+      log: logFile('temporal'),
+    },
+    minio: {
+      endpoint: LOCAL_MINIO.endpoint,
+      console: `http://${LOCAL_MINIO.consoleAddress}`,
+      bucket: config.s3.bucket,
+      pid: minio.pid,
+      log: logFile('minio'),
+    },
     worker: { taskQueue: config.temporal.taskQueue, pid: worker.pid, log: logFile('worker') },
     databases,
   };
@@ -49,7 +60,9 @@ async function start(): Promise<number> {
     say(changes.length > 0 ? `dbops stack: ${changes.join('; ')}` : 'dbops stack: already running, nothing changed');
     say(`  Temporal   ${summary.temporal.address}  (pid ${temporal.pid}, log ${rel(summary.temporal.log)})`);
     say(`  Web UI     ${summary.temporal.ui}`);
-    say(`  MinIO      ${summary.minio.endpoint}  console ${summary.minio.console}  bucket ${summary.minio.bucket}  (log ${rel(summary.minio.log)})`);
+    say(
+      `  MinIO      ${summary.minio.endpoint}  console ${summary.minio.console}  bucket ${summary.minio.bucket}  (log ${rel(summary.minio.log)})`,
+    );
     say(`  worker     task queue ${summary.worker.taskQueue}  (pid ${worker.pid}, log ${rel(summary.worker.log)})`);
     printDatabases(databases);
     say(`  state      ${rel(PATHS.state)} (delete it after \`npm run stack:stop\` to start from scratch)`);
@@ -76,8 +89,14 @@ async function status(): Promise<number> {
     log: logFile(name),
   });
   const summary = {
-    temporal: { address: `${TEMPORAL.host}:${TEMPORAL.port}`, ...(await component('temporal', TEMPORAL.host, TEMPORAL.port)) },
-    ui: { url: `http://${TEMPORAL.host}:${TEMPORAL.uiPort}`, listening: await portOpen(TEMPORAL.host, TEMPORAL.uiPort) },
+    temporal: {
+      address: `${TEMPORAL.host}:${TEMPORAL.port}`,
+      ...(await component('temporal', TEMPORAL.host, TEMPORAL.port)),
+    },
+    ui: {
+      url: `http://${TEMPORAL.host}:${TEMPORAL.uiPort}`,
+      listening: await portOpen(TEMPORAL.host, TEMPORAL.uiPort),
+    },
     minio: { endpoint: LOCAL_MINIO.endpoint, ...(await component('minio', '127.0.0.1', 9000)) },
     worker: { pid: runningPid('worker') ?? null, log: logFile('worker') },
     databases: await databaseStatus(),
@@ -85,18 +104,28 @@ async function status(): Promise<number> {
   if (json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   else {
     const mark = (ok: boolean): string => (ok ? 'up  ' : 'DOWN');
-    say(`  ${mark(summary.temporal.listening)} Temporal  ${summary.temporal.address}  pid ${summary.temporal.pid ?? '-'}`);
+    say(
+      `  ${mark(summary.temporal.listening)} Temporal  ${summary.temporal.address}  pid ${summary.temporal.pid ?? '-'}`,
+    );
     say(`  ${mark(summary.ui.listening)} Web UI    ${summary.ui.url}`);
     say(`  ${mark(summary.minio.listening)} MinIO     ${summary.minio.endpoint}  pid ${summary.minio.pid ?? '-'}`);
-    say(`  ${mark(summary.worker.pid !== null)} worker    pid ${summary.worker.pid ?? '-'}  log ${rel(summary.worker.log)}`);
+    say(
+      `  ${mark(summary.worker.pid !== null)} worker    pid ${summary.worker.pid ?? '-'}  log ${rel(summary.worker.log)}`,
+    );
     printDatabases(summary.databases);
   }
-  const allUp = summary.temporal.listening && summary.minio.listening && summary.worker.pid !== null && summary.databases.every((d) => d.up);
+  const allUp =
+    summary.temporal.listening &&
+    summary.minio.listening &&
+    summary.worker.pid !== null &&
+    summary.databases.every((d) => d.up);
   return allUp ? 0 : 1;
 }
 
 function printDatabases(databases: DatabaseState[]): void {
-  for (const db of databases) say(`  ${db.up ? 'up  ' : 'DOWN'} ${db.name.padEnd(10)} ${db.address}${db.problem ? `  — ${db.problem}` : ''}`);
+  for (const db of databases) {
+    say(`  ${db.up ? 'up  ' : 'DOWN'} ${db.name.padEnd(10)} ${db.address}${db.problem ? `  — ${db.problem}` : ''}`);
+  }
 }
 
 function reportMissing(databases: DatabaseState[]): number {

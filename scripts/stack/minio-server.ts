@@ -17,7 +17,15 @@ export async function startMinio(say: (line: string) => void): Promise<{ started
   const proc = startDetached(
     'minio',
     binary,
-    ['server', PATHS.minioData, '--address', '127.0.0.1:9000', '--console-address', LOCAL_MINIO.consoleAddress, '--quiet'],
+    [
+      'server',
+      PATHS.minioData,
+      '--address',
+      '127.0.0.1:9000',
+      '--console-address',
+      LOCAL_MINIO.consoleAddress,
+      '--quiet',
+    ],
     { ...process.env, MINIO_ROOT_USER: LOCAL_MINIO.accessKeyId, MINIO_ROOT_PASSWORD: LOCAL_MINIO.secretAccessKey },
   );
   await waitForHealth(proc.log);

@@ -31,7 +31,12 @@ export function runningPid(name: string): number | undefined {
 }
 
 /** Starts a detached process whose stdout and stderr go to `.dbops/logs/<name>.log`. */
-export function startDetached(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = process.env): ManagedProcess {
+export function startDetached(
+  name: string,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): ManagedProcess {
   mkdirSync(PATHS.run, { recursive: true });
   mkdirSync(PATHS.logs, { recursive: true });
   const log = logFile(name);
@@ -63,13 +68,21 @@ export async function stopProcess(name: string, graceMs = 40_000): Promise<boole
 }
 
 /** Resolves once something accepts TCP connections on host:port, or throws after `timeoutMs`. */
-export async function waitForPort(host: string, port: number, timeoutMs: number, what: string, log?: string): Promise<void> {
+export async function waitForPort(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  what: string,
+  log?: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await portOpen(host, port)) return;
     await delay(250);
   }
-  throw new Error(`${what} did not start listening on ${host}:${port} within ${timeoutMs / 1000} s${log ? `; see ${log}` : ''}`);
+  throw new Error(
+    `${what} did not start listening on ${host}:${port} within ${timeoutMs / 1000} s${log ? `; see ${log}` : ''}`,
+  );
 }
 
 /** True when a TCP connection to host:port succeeds within a second. */

@@ -3,21 +3,13 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { SEARCH_ATTRIBUTES } from '../../common/search-attributes';
+import { SEARCH_ATTRIBUTE_KEYS } from '../../common/search-attributes';
 import { PATHS } from './paths';
-import { logFile, runningPid, startDetached, waitForPort } from './processes';
+import { runningPid, startDetached, waitForPort } from './processes';
 import { ensureTool } from './tools';
 
 /** Fixed local addresses (the README and the default config use them). */
 export const TEMPORAL = { host: '127.0.0.1', port: 7233, uiPort: 8233, namespace: 'default' } as const;
-
-const INDEXED_TYPES: Record<(typeof SEARCH_ATTRIBUTES)[keyof typeof SEARCH_ATTRIBUTES] | 'Text' | 'Int' | 'Datetime', temporal.api.enums.v1.IndexedValueType> = {
-  Keyword: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-  KeywordList: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
-  Text: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
-  Int: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT,
-  Datetime: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-};
 
 /** Starts the server unless ours is already running; returns whether it started one. */
 export async function startTemporal(say: (line: string) => void): Promise<{ started: boolean; pid: number }> {
@@ -26,13 +18,20 @@ export async function startTemporal(say: (line: string) => void): Promise<{ star
   const binary = ensureTool('temporal', say);
   mkdirSync(dirname(PATHS.temporalDb), { recursive: true });
   const proc = startDetached('temporal', binary, [
-    'server', 'start-dev',
-    '--db-filename', PATHS.temporalDb,
-    '--ip', TEMPORAL.host,
-    '--port', String(TEMPORAL.port),
-    '--ui-port', String(TEMPORAL.uiPort),
-    '--namespace', TEMPORAL.namespace,
-    '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--db-filename',
+    PATHS.temporalDb,
+    '--ip',
+    TEMPORAL.host,
+    '--port',
+    String(TEMPORAL.port),
+    '--ui-port',
+    String(TEMPORAL.uiPort),
+    '--namespace',
+    TEMPORAL.namespace,
+    '--log-level',
+    'warn',
   ]);
   await waitForPort(TEMPORAL.host, TEMPORAL.port, 60_000, 'Temporal', proc.log);
   await waitForPort(TEMPORAL.host, TEMPORAL.uiPort, 30_000, 'Temporal Web UI', proc.log);
@@ -43,19 +42,20 @@ export async function startTemporal(say: (line: string) => void): Promise<{ star
 export async function ensureSearchAttributes(): Promise<string[]> {
   const connection = await Connection.connect({ address: `${TEMPORAL.host}:${TEMPORAL.port}`, connectTimeout: '20s' });
   try {
-    const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: TEMPORAL.namespace });
-    const missing = (Object.entries(SEARCH_ATTRIBUTES) as [string, keyof typeof INDEXED_TYPES][]).filter(([name]) => !(name in (customAttributes ?? {})));
+    const { customAttributes } = await connection.operatorService.listSearchAttributes({
+      namespace: TEMPORAL.namespace,
+    });
+    const missing = SEARCH_ATTRIBUTE_KEYS.filter((key) => !(key.name in (customAttributes ?? {})));
     if (missing.length > 0) {
       await connection.operatorService.addSearchAttributes({
         namespace: TEMPORAL.namespace,
-        searchAttributes: Object.fromEntries(missing.map(([name, kind]) => [name, INDEXED_TYPES[kind]])),
+        searchAttributes: Object.fromEntries(
+          missing.map((key) => [key.name, temporal.api.enums.v1.IndexedValueType[`INDEXED_VALUE_TYPE_${key.type}`]]),
+        ),
       });
     }
-    return missing.map(([name]) => name);
+    return missing.map((key) => key.name);
   } finally {
     await connection.close();
   }
 }
-
-/** Log file of the server. */
-export const temporalLog = logFile('temporal');

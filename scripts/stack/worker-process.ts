@@ -68,7 +68,9 @@ async function waitForPollers(config: DbopsConfig, pid: number): Promise<void> {
       if ((pollers ?? []).length > 0) return;
       await delay(500);
     }
-    throw new Error(`the worker did not poll task queue "${config.temporal.taskQueue}" within 90 s; see ${logFile('worker')}`);
+    throw new Error(
+      `the worker did not poll task queue "${config.temporal.taskQueue}" within 90 s; see ${logFile('worker')}`,
+    );
   } finally {
     await connection.close();
   }

@@ -3,18 +3,15 @@
  * `progress` query, and the `DbopsPhase` search attribute that mirrors it so `dbops list/status` work even
  * when no worker is up to answer queries.
  */
-import { ApplicationFailure, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { ApplicationFailure } from '@temporalio/common';
 import { defineQuery, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { ErrorCode } from '../../common/errors';
 import { PROGRESS_QUERY, type Progress } from '../../common/progress';
+import { kindKey, phaseKey, targetsKey } from '../../common/search-attributes';
 import { describeSecretFindings, findSecrets } from '../../common/secret-guard';
 
 /** The query every dbops workflow answers (DESIGN decision 8). */
 export const progressQuery = defineQuery<Progress>(PROGRESS_QUERY);
-
-const kindKey = defineSearchAttributeKey('DbopsKind', SearchAttributeType.KEYWORD);
-const phaseKey = defineSearchAttributeKey('DbopsPhase', SearchAttributeType.KEYWORD);
-const targetsKey = defineSearchAttributeKey('DbopsTargets', SearchAttributeType.KEYWORD_LIST);
 
 /**
  * Fails the workflow at once, non-retryably, when the input carries a secret. Starts through the dbops

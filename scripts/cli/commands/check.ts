@@ -5,7 +5,11 @@ import type { CliContext } from '../context';
 import { startWorkflow, withStartFlags, type StartFlags } from '../start-workflow';
 
 /** Registers the command. */
-export function registerCheck(program: Command, ctx: CliContext, run: (body: () => Promise<number>) => Promise<void>): void {
+export function registerCheck(
+  program: Command,
+  ctx: CliContext,
+  run: (body: () => Promise<number>) => Promise<void>,
+): void {
   withStartFlags(
     program
       .command('check')

@@ -4,7 +4,11 @@ import type { CliContext } from '../context';
 import { ExitCode, printJson, say, warn } from '../output';
 
 /** Registers the command. */
-export function registerList(program: Command, ctx: CliContext, run: (body: () => Promise<number>) => Promise<void>): void {
+export function registerList(
+  program: Command,
+  ctx: CliContext,
+  run: (body: () => Promise<number>) => Promise<void>,
+): void {
   program
     .command('list')
     .description('list recent workflows')
@@ -40,7 +44,13 @@ export function registerList(program: Command, ctx: CliContext, run: (body: () =
         }
         if (flags.json) printJson({ workflows });
         else if (workflows.length === 0) say('no workflows');
-        else for (const w of workflows) say(`${String(w.startTime)}  ${String(w.status).padEnd(10)} ${String(w.type).padEnd(18)} ${String(w.phase ?? '-').padEnd(12)} ${String(w.workflowId)}`);
+        else {
+          for (const w of workflows) {
+            say(
+              `${String(w.startTime)}  ${String(w.status).padEnd(10)} ${String(w.type).padEnd(18)} ${String(w.phase ?? '-').padEnd(12)} ${String(w.workflowId)}`,
+            );
+          }
+        }
         return ExitCode.Ok;
       }),
     );

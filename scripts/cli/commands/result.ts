@@ -4,7 +4,11 @@ import type { CliContext } from '../context';
 import { reportResult } from '../start-workflow';
 
 /** Registers the command. */
-export function registerResult(program: Command, ctx: CliContext, run: (body: () => Promise<number>) => Promise<void>): void {
+export function registerResult(
+  program: Command,
+  ctx: CliContext,
+  run: (body: () => Promise<number>) => Promise<void>,
+): void {
   program
     .command('result')
     .description('wait for a workflow to finish and print its result')

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context';
 import { ExitCode, say, warn } from '../output';
+import { rejectSecrets } from '../temporal-client';
 
 const METADATA_QUERY = '__temporal_workflow_metadata';
 
@@ -10,7 +11,11 @@ interface WorkflowMetadata {
 }
 
 /** Registers the command. */
-export function registerSignal(program: Command, ctx: CliContext, run: (body: () => Promise<number>) => Promise<void>): void {
+export function registerSignal(
+  program: Command,
+  ctx: CliContext,
+  run: (body: () => Promise<number>) => Promise<void>,
+): void {
   program
     .command('signal')
     .description('send a signal (e.g. rollback, approve, finalize) to a running workflow')
@@ -28,6 +33,7 @@ export function registerSignal(program: Command, ctx: CliContext, run: (body: ()
             return ExitCode.Usage;
           }
         }
+        if (flags.arg !== undefined) rejectSecrets([arg], `signal ${name}`);
         const client = await ctx.client();
         const handle = client.workflow.getHandle(workflowId);
         const description = await handle.describe();
@@ -41,7 +47,9 @@ export function registerSignal(program: Command, ctx: CliContext, run: (body: ()
           .then((m) => m.definition?.signalDefinitions?.map((s) => s.name))
           .catch(() => undefined);
         if (declared && !declared.includes(name)) {
-          warn(`${description.type} ${workflowId} has no signal "${name}"; it accepts: ${declared.join(', ') || 'none'}`);
+          warn(
+            `${description.type} ${workflowId} has no signal "${name}"; it accepts: ${declared.join(', ') || 'none'}`,
+          );
           return ExitCode.Usage;
         }
         await handle.signal(name, ...(flags.arg === undefined ? [] : [arg]));

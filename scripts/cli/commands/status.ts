@@ -9,7 +9,11 @@ import { workflowUrl } from '../temporal-client';
 const QUERY_DEADLINE_MS = 3_000;
 
 /** Registers the command. */
-export function registerStatus(program: Command, ctx: CliContext, run: (body: () => Promise<number>) => Promise<void>): void {
+export function registerStatus(
+  program: Command,
+  ctx: CliContext,
+  run: (body: () => Promise<number>) => Promise<void>,
+): void {
   program
     .command('status')
     .description("show a workflow's state and phase (describe + progress query)")
@@ -37,7 +41,11 @@ export function registerStatus(program: Command, ctx: CliContext, run: (body: ()
         if (flags.json) printJson(status);
         else {
           say(`${status.workflowId}  ${status.type}  ${status.status}  phase=${status.phase}`);
-          if (progress) say(`  ${progress.message}${progress.total !== undefined ? ` (${progress.done ?? 0}/${progress.total})` : ''}`);
+          if (progress) {
+            say(
+              `  ${progress.message}${progress.total !== undefined ? ` (${progress.done ?? 0}/${progress.total})` : ''}`,
+            );
+          }
           say(`  started ${status.startTime}${status.closeTime ? `, closed ${status.closeTime}` : ''}`);
           say(`  ${status.url}`);
         }

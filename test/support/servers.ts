@@ -1,0 +1,82 @@
+/**
+ * Connectivity check run before the integration tests: each server the tests need, and the one-line fix
+ * when it does not answer. Also the addresses the tests use.
+ */
+import { Redis } from 'ioredis';
+import { createConnection } from 'mysql2/promise';
+import pg from 'pg';
+import { LOCAL_MINIO } from '../../config/defaults';
+
+/** Admin URLs of the machine's servers (trust auth / empty password, as the machine provides them). */
+export const SERVERS = {
+  postgres: 'postgres://root@127.0.0.1:5432/postgres',
+  mysql: 'mysql://root@127.0.0.1:3306/test',
+  redis: 'redis://127.0.0.1:6379/0',
+  minio: LOCAL_MINIO.endpoint,
+} as const;
+
+const HOW_TO_START = 'run `npm run stack` (it starts what is installed and names what is missing)';
+
+/** Throws one error listing every server that does not answer, with how to start it. */
+export async function assertServersUp(): Promise<void> {
+  const checks: [string, () => Promise<unknown>][] = [
+    ['PostgreSQL at 127.0.0.1:5432', () => withPg(SERVERS.postgres, (c) => c.query('SELECT 1'))],
+    [
+      'MariaDB at 127.0.0.1:3306',
+      async () => {
+        const c = await createConnection({ uri: SERVERS.mysql, connectTimeout: 3_000 });
+        await c.end();
+      },
+    ],
+    [
+      'Redis at 127.0.0.1:6379',
+      async () => {
+        const r = new Redis(SERVERS.redis, {
+          lazyConnect: true,
+          connectTimeout: 3_000,
+          maxRetriesPerRequest: 0,
+          retryStrategy: () => null,
+        });
+        r.on('error', () => undefined); // the failed connect is reported through connect()'s rejection
+        try {
+          await r.connect();
+          await r.ping();
+        } finally {
+          r.disconnect();
+        }
+      },
+    ],
+    [
+      'MinIO at 127.0.0.1:9000',
+      async () => {
+        const res = await fetch(`${SERVERS.minio}/minio/health/live`, { signal: AbortSignal.timeout(3_000) });
+        if (!res.ok) throw new Error(`health check answered ${res.status}`);
+      },
+    ],
+  ];
+  const failures = (
+    await Promise.all(
+      checks.map(async ([name, check]) => {
+        try {
+          await check();
+          return undefined;
+        } catch (err) {
+          return `${name} is not answering (${(err as Error).message})`;
+        }
+      }),
+    )
+  ).filter((f): f is string => f !== undefined);
+  if (failures.length > 0)
+    throw new Error(`integration tests need real servers:\n  - ${failures.join('\n  - ')}\nTo fix: ${HOW_TO_START}.`);
+}
+
+/** Runs `body` with a connected pg client, always ending it. */
+export async function withPg<T>(url: string, body: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
+  await client.connect();
+  try {
+    return await body(client);
+  } finally {
+    await client.end();
+  }
+}

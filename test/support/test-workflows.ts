@@ -1,0 +1,3 @@
+/** The workflow bundle of the integration tests: every dbops workflow plus the test fixtures. */
+export * from '../../workflows';
+export * from './fixture-workflows';

@@ -1,0 +1,29 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: `unit` (pure functions, no servers) and `integration` (real Temporal dev server, PostgreSQL,
+// MariaDB, Redis, MinIO). The integration global setup checks every server first and says which is missing.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/support/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          // Files share one Temporal dev server; two cores do not gain from more parallel files.
+          maxWorkers: 2,
+        },
+      },
+    ],
+  },
+});
