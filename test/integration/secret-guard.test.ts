@@ -2,7 +2,7 @@
  * DESIGN decision 1 on the real server: a dbops client refuses to start a workflow whose input has a
  * password, and a workflow started by another client (as the Web UI does) fails at once, non-retryably.
  */
-import { Client, WorkflowFailedError } from '@temporalio/client';
+import { type Client, WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/load';
 import { connectClient, type DbopsClient } from '../../scripts/cli/temporal-client';

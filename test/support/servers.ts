@@ -66,8 +66,9 @@ export async function assertServersUp(): Promise<void> {
       }),
     )
   ).filter((f): f is string => f !== undefined);
-  if (failures.length > 0)
+  if (failures.length > 0) {
     throw new Error(`integration tests need real servers:\n  - ${failures.join('\n  - ')}\nTo fix: ${HOW_TO_START}.`);
+  }
 }
 
 /** Runs `body` with a connected pg client, always ending it. */
