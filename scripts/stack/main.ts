@@ -58,7 +58,9 @@ async function start(): Promise<number> {
   if (json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   else {
     say(changes.length > 0 ? `dbops stack: ${changes.join('; ')}` : 'dbops stack: already running, nothing changed');
-    say(`  Temporal   ${summary.temporal.address}  (pid ${temporal.pid}, log ${rel(summary.temporal.log)})`);
+    say(
+      `  Temporal   ${summary.temporal.address}  (pid ${temporal.pid ?? 'external'}, log ${rel(summary.temporal.log)})`,
+    );
     say(`  Web UI     ${summary.temporal.ui}`);
     say(
       `  MinIO      ${summary.minio.endpoint}  console ${summary.minio.console}  bucket ${summary.minio.bucket}  (log ${rel(summary.minio.log)})`,

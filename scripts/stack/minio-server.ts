@@ -5,13 +5,17 @@ import { createS3Client, ensureBucket } from '../../activities/storage/s3-client
 import type { DbopsConfig } from '../../config/load';
 import { LOCAL_MINIO } from '../../config/defaults';
 import { PATHS } from './paths';
-import { runningPid, startDetached } from './processes';
+import { portOpen, runningPid, startDetached } from './processes';
 import { ensureTool } from './tools';
 
-/** Starts MinIO unless ours runs; returns whether it started one. */
-export async function startMinio(say: (line: string) => void): Promise<{ started: boolean; pid: number }> {
+/** Starts MinIO unless one is running (ours, or another on the same port); pid null = not ours. */
+export async function startMinio(say: (line: string) => void): Promise<{ started: boolean; pid: number | null }> {
   const existing = runningPid('minio');
   if (existing !== undefined) return { started: false, pid: existing };
+  if (await portOpen('127.0.0.1', 9000)) {
+    say('MinIO: 127.0.0.1:9000 is already served by a process this checkout did not start; using it');
+    return { started: false, pid: null };
+  }
   const binary = ensureTool('minio', say);
   mkdirSync(PATHS.minioData, { recursive: true });
   const proc = startDetached(

@@ -5,16 +5,22 @@ import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../common/search-attributes';
 import { PATHS } from './paths';
-import { runningPid, startDetached, waitForPort } from './processes';
+import { portOpen, runningPid, startDetached, waitForPort } from './processes';
 import { ensureTool } from './tools';
 
 /** Fixed local addresses (the README and the default config use them). */
 export const TEMPORAL = { host: '127.0.0.1', port: 7233, uiPort: 8233, namespace: 'default' } as const;
 
-/** Starts the server unless ours is already running; returns whether it started one. */
-export async function startTemporal(say: (line: string) => void): Promise<{ started: boolean; pid: number }> {
+/** Starts the server unless one is running (ours, or another on the same port); pid null = not ours. */
+export async function startTemporal(say: (line: string) => void): Promise<{ started: boolean; pid: number | null }> {
   const existing = runningPid('temporal');
   if (existing !== undefined) return { started: false, pid: existing };
+  if (await portOpen(TEMPORAL.host, TEMPORAL.port)) {
+    say(
+      `Temporal: ${TEMPORAL.host}:${TEMPORAL.port} is already served by a process this checkout did not start; using it`,
+    );
+    return { started: false, pid: null };
+  }
   const binary = ensureTool('temporal', say);
   mkdirSync(dirname(PATHS.temporalDb), { recursive: true });
   const proc = startDetached('temporal', binary, [

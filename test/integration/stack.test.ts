@@ -5,8 +5,11 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Connection } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { PATHS } from '../../scripts/stack/paths';
+import { parseJson, runDbops } from '../support/cli';
+import { uniqueName } from '../support/temporal';
 
 const exec = promisify(execFile);
 const stack = (command: string) =>
@@ -52,5 +55,35 @@ describe('local stack', () => {
       minio: { listening: true },
     });
     expect(status.worker.pid).toEqual(expect.any(Number));
+  });
+});
+
+describe('the stack serves operators', () => {
+  it('a workflow started with the CLI on the stack is listed by the Web UI at 127.0.0.1:8233', async () => {
+    const id = uniqueName('stack-ui');
+    try {
+      const run = await runDbops(['check', 'local_pg', '--id', id, '--wait', '--json'], {});
+      expect(run.code).toBe(0);
+      expect(parseJson(run)).toMatchObject({ healthy: true });
+      await expect
+        .poll(
+          async () => {
+            const res = await fetch(
+              `http://127.0.0.1:8233/api/v1/namespaces/default/workflows?query=${encodeURIComponent(`WorkflowId='${id}'`)}`,
+            );
+            const body = (await res.json()) as { executions?: { execution: { workflowId: string }; status: string }[] };
+            return body.executions?.map((e) => [e.execution.workflowId, e.status]);
+          },
+          { timeout: 15_000 },
+        )
+        .toEqual([[id, 'WORKFLOW_EXECUTION_STATUS_COMPLETED']]);
+    } finally {
+      // The stack's server keeps history on disk: remove what this test created.
+      const connection = await Connection.connect({ address: '127.0.0.1:7233' });
+      await connection.workflowService
+        .deleteWorkflowExecution({ namespace: 'default', workflowExecution: { workflowId: id } })
+        .catch(() => undefined);
+      await connection.close();
+    }
   });
 });

@@ -1,0 +1,24 @@
+# The dbops worker image. glibc base (the Temporal core bridge does not run on Alpine/musl); native
+# better-sqlite3 is compiled in the build stage; the PostgreSQL 15 client tools are for pg_dump/pg_restore.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY common common
+COPY config config
+COPY activities activities
+COPY workflows workflows
+COPY workers workers
+COPY scripts scripts
+COPY bin bin
+RUN npm ci --no-audit --no-fund && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates postgresql-client-15 mariadb-client redis-tools \
+  && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=build /app /app
+ENV NODE_ENV=production
+USER node
+# shutdownGraceTime (DBOPS_WORKER_SHUTDOWN_GRACE_SECONDS) must stay below the container's stop_grace_period.
+CMD ["node", "dist/workers/main.js"]

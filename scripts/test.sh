@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# `npm test`: bootstrap, start the local stack (idempotent), then lint + unit + integration tests against
+# the real servers. What CI runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/bootstrap.sh
+node dist/scripts/stack/main.js start
+npm run --silent lint
+npx --no-install vitest run "$@"
