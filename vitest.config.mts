@@ -10,6 +10,7 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts', 'test/replay/**/*.test.ts'],
           testTimeout: 30_000,
+          sequence: { groupOrder: 0 },
           environment: 'node',
         },
       },
@@ -23,6 +24,8 @@ export default defineConfig({
           hookTimeout: 120_000,
           // Files share one Temporal dev server; two cores do not gain from more parallel files.
           maxWorkers: 2,
+          // Unit tests (group 0) run first: a broken pure function fails fast, before any server starts.
+          sequence: { groupOrder: 1 },
         },
       },
     ],
