@@ -29,13 +29,17 @@ export function defaultConfig(): {
     checksums: 'WHEN_SUPPORTED' | 'WHEN_REQUIRED';
   };
   artifactDir: string;
-  worker: { shutdownGraceSeconds: number; maxConcurrentActivities: number };
+  worker: {
+    shutdownGraceSeconds: number;
+    maxConcurrentActivities: number;
+    logLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  };
 } {
   return {
     temporal: { address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'dbops', uiUrl: 'http://127.0.0.1:8233' },
     connections: { ...LOCAL_CONNECTIONS },
     s3: { region: 'us-east-1', bucket: 'dbops', forcePathStyle: true, checksums: 'WHEN_SUPPORTED' },
     artifactDir: 'artifacts',
-    worker: { shutdownGraceSeconds: 30, maxConcurrentActivities: 8 },
+    worker: { shutdownGraceSeconds: 30, maxConcurrentActivities: 8, logLevel: 'INFO' },
   };
 }

@@ -20,6 +20,7 @@ export const CONFIG_ENV_VARS = {
   DBOPS_S3_CHECKSUMS: 'WHEN_SUPPORTED (AWS default) or WHEN_REQUIRED for stores that reject CRC32 checksums',
   DBOPS_WORKER_SHUTDOWN_GRACE_SECONDS: 'seconds running activities get to finish on SIGTERM (default 30)',
   DBOPS_WORKER_MAX_CONCURRENT_ACTIVITIES: 'activity slots per worker (default 8)',
+  DBOPS_LOG_LEVEL: 'worker log level: TRACE, DEBUG, INFO, WARN or ERROR (default INFO)',
 } as const;
 
 /** Prefixes of per-connection variables: `DBOPS_CONNECTION_<NAME>` (URL) and `DBOPS_PASSWORD_<NAME>`. */

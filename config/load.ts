@@ -134,6 +134,11 @@ function applyEnv(config: Raw, env: NodeJS.ProcessEnv, sources: Map<string, stri
   set('DBOPS_WORKER_MAX_CONCURRENT_ACTIVITIES', 'worker.maxConcurrentActivities', (v) => {
     config.worker.maxConcurrentActivities = parseInteger('DBOPS_WORKER_MAX_CONCURRENT_ACTIVITIES', v);
   });
+  set(
+    'DBOPS_LOG_LEVEL',
+    'worker.logLevel',
+    (v) => (config.worker.logLevel = v.toUpperCase() as Raw['worker']['logLevel']),
+  );
   for (const [name, value] of Object.entries(env)) {
     const match = /^DBOPS_CONNECTION_([A-Z0-9_]+)$/.exec(name);
     if (!match?.[1] || value === undefined || value === '') continue;

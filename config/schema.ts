@@ -52,6 +52,7 @@ export const configSchema = z
       .object({
         shutdownGraceSeconds: z.number().int().min(0).max(3600),
         maxConcurrentActivities: z.number().int().min(1).max(1000),
+        logLevel: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']),
       })
       .strict(),
   })

@@ -9,7 +9,7 @@ import { createDbopsWorker } from './create-worker';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const logger = new DefaultLogger((process.env.DBOPS_LOG_LEVEL as 'INFO' | undefined) ?? 'INFO');
+  const logger = new DefaultLogger(config.worker.logLevel);
   Runtime.install({ logger });
 
   let connection: NativeConnection;

@@ -67,9 +67,9 @@ export function createCheckActivities({ config, connections }: ActivityDeps) {
           const facts = await describe(target);
           return { target: target.label, engine: target.engine, ok: true, latencyMs: elapsed(started), ...facts };
         } catch (err) {
-          const known = classifyDriverError(err, target.label);
           // A bad SQLite path is bad input: the whole run is wrong, not just this server.
           if (err instanceof DbopsError && !err.retryable && target.engine === 'sqlite') throw err;
+          const known = classifyDriverError(err, target.label);
           const error = known
             ? { code: known.code, message: known.message }
             : {

@@ -21,8 +21,10 @@ export function classifyDriverError(err: unknown, label: string): DbopsError | u
   const code = String((err as { code?: unknown }).code ?? '');
   const message = err.message || code;
 
+  // ioredis reports a server it never reached as MaxRetriesPerRequestError, then "Connection is closed".
   if (
     NETWORK_CODES.has(code) ||
+    err.name === 'MaxRetriesPerRequestError' ||
     /connect(ion)? (timeout|timed out|terminated)|Connection is closed|ETIMEDOUT/i.test(message)
   ) {
     return new DbopsError(

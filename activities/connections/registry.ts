@@ -12,9 +12,16 @@ export interface RegistryLogger {
   warn(message: string, meta?: Record<string, unknown>): void;
 }
 
+interface PoolEntry<T> {
+  handle: T;
+  close: () => Promise<void>;
+  /** False once the handle can no longer be used (a Redis client that gave up reconnecting). */
+  usable?: () => boolean;
+}
+
 /** Lazily created, shared pools for PostgreSQL, MySQL/MariaDB and Redis. */
 export class ConnectionRegistry {
-  private readonly pools = new Map<string, { close: () => Promise<void>; handle: unknown }>();
+  private readonly pools = new Map<string, PoolEntry<unknown>>();
   private closed = false;
 
   constructor(private readonly log: RegistryLogger) {}
@@ -73,6 +80,8 @@ export class ConnectionRegistry {
       );
       return {
         handle: client,
+        // After retryStrategy gives up the client stays 'end' for good; the next caller gets a new one.
+        usable: () => client.status !== 'end',
         close: () =>
           client.quit().then(
             () => undefined,
@@ -97,17 +106,17 @@ export class ConnectionRegistry {
     }
   }
 
-  private getOrCreate<T>(
-    target: ResolvedTarget,
-    engine: string,
-    create: () => { handle: T; close: () => Promise<void> },
-  ): T {
+  private getOrCreate<T>(target: ResolvedTarget, engine: string, create: () => PoolEntry<T>): T {
     if (this.closed) throw new Error('ConnectionRegistry is closed');
     if (target.url === undefined) throw new Error(`${target.label} is not a ${engine} server target`);
     const key = `${engine}|${target.url}`;
     let entry = this.pools.get(key);
+    if (entry?.usable?.() === false) {
+      void entry.close().catch(() => undefined);
+      entry = undefined;
+    }
     if (!entry) {
-      entry = create();
+      entry = create() as PoolEntry<unknown>;
       this.pools.set(key, entry);
     }
     return entry.handle as T;

@@ -2,9 +2,11 @@
 import type { Redis } from 'ioredis';
 import type { ServerFacts } from '../check/server-facts';
 
-/** INFO server + memory, DBSIZE of the selected database. `sizeBytes` is `used_memory` (Redis has no disk size). */
+/**
+ * INFO and DBSIZE of the selected database; the first command opens the lazy connection. `sizeBytes` is
+ * `used_memory` (Redis keeps no database file of its own size).
+ */
 export async function describeRedis(client: Redis): Promise<ServerFacts> {
-  if (client.status === 'wait') await client.connect();
   const info = await client.info();
   const field = (name: string): string | undefined => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
   const keys = await client.dbsize();

@@ -27,3 +27,6 @@ export class CliContext {
     if (connected) await (await connected.catch(() => undefined))?.close();
   }
 }
+
+/** Runs a command body and records its exit code (errors become a message and an exit code). */
+export type CommandRunner = (body: () => Promise<number>) => Promise<void>;

@@ -2,6 +2,7 @@
  * The `dbops` command line. Exit codes: 0 success, 1 the workflow failed or was rolled back (or Temporal
  * is unreachable), 2 bad usage or bad input refused before anything started.
  */
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { Command, CommanderError } from 'commander';
 import { DbopsError, ErrorCode } from '../../common/errors';
 import { registerCheck } from './commands/check';
@@ -57,7 +58,15 @@ export async function runCli(argv: readonly string[]): Promise<number> {
 
 function reportError(err: unknown, json: boolean): number {
   const code = err instanceof DbopsError && USAGE_CODES.has(err.code) ? ExitCode.Usage : ExitCode.Failed;
-  const error = err instanceof DbopsError ? { type: err.code, message: err.message } : summarizeFailure(err);
+  const error =
+    err instanceof DbopsError
+      ? { type: err.code, message: err.message }
+      : err instanceof WorkflowNotFoundError
+        ? {
+            type: 'WorkflowNotFound',
+            message: `no workflow with id "${err.workflowId}": \`npx dbops list\` shows recent ones`,
+          }
+        : summarizeFailure(err);
   if (json) printJson({ status: 'failed', error });
   else warn(`dbops: ${error.message}`);
   return code;

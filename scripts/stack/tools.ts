@@ -76,8 +76,8 @@ function readStamp(binary: string): string | undefined {
 }
 
 /** The `go` binary, from PATH or the usual install folder; throws a one-line fix when there is none. */
-export function findGo(): string {
-  for (const candidate of ['go', '/usr/local/go/bin/go']) {
+export function findGo(candidates: readonly string[] = ['go', '/usr/local/go/bin/go']): string {
+  for (const candidate of candidates) {
     try {
       execFileSync(candidate, ['version'], { stdio: 'ignore' });
       return candidate;

@@ -136,6 +136,12 @@ describe('dbops CLI', () => {
     expect(run.stderr).toContain(message);
   });
 
+  it('status of an unknown workflow id: exit 1, says how to find one', async () => {
+    const run = await runDbops(['status', 'no-such-workflow-id'], env);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('no workflow with id "no-such-workflow-id"');
+  });
+
   it('Temporal unreachable: exit 1 and says to run npm run stack', async () => {
     const run = await runDbops(['list'], { ...env, DBOPS_TEMPORAL_ADDRESS: '127.0.0.1:1' });
     expect(run.code).toBe(1);

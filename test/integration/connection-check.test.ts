@@ -76,6 +76,8 @@ describe('connectionCheck workflow', () => {
     const result = await run([
       'postgres://root@127.0.0.1:1/test',
       `postgres://root@127.0.0.1:5432/${database}_missing`,
+      'redis://127.0.0.1:1/0',
+      'mysql://root@127.0.0.1:3306/dbops_no_such_db',
     ]);
 
     expect(result.healthy).toBe(false);
@@ -83,6 +85,9 @@ describe('connectionCheck workflow', () => {
     expect(result.targets[0]?.error?.message).toContain('127.0.0.1:1');
     expect(result.targets[1]).toMatchObject({ ok: false, error: { code: 'DBOPS_DATABASE_MISSING' } });
     expect(result.targets[1]?.error?.message).toContain(`${database}_missing`);
+    expect(result.targets[2]).toMatchObject({ ok: false, engine: 'redis', error: { code: 'DBOPS_UNREACHABLE' } });
+    expect(result.targets[3]).toMatchObject({ ok: false, engine: 'mysql', error: { code: 'DBOPS_DATABASE_MISSING' } });
+    expect(result.targets[3]?.error?.message).toContain('dbops_no_such_db');
   });
 
   it.each([

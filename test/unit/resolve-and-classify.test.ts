@@ -56,6 +56,13 @@ describe('classifyDriverError', () => {
   it.each([
     [driverError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:1'), 'DBOPS_UNREACHABLE', true],
     [new Error('Connection terminated due to connection timeout'), 'DBOPS_UNREACHABLE', true],
+    [
+      Object.assign(new Error('Reached the max retries per request limit (which is 2).'), {
+        name: 'MaxRetriesPerRequestError',
+      }),
+      'DBOPS_UNREACHABLE',
+      true,
+    ],
     [driverError('28P01', 'password authentication failed for user "app"'), 'DBOPS_AUTH_FAILED', false],
     [driverError('ER_ACCESS_DENIED_ERROR', "Access denied for user 'app'@'h'"), 'DBOPS_AUTH_FAILED', false],
     [new Error('WRONGPASS invalid username-password pair'), 'DBOPS_AUTH_FAILED', false],

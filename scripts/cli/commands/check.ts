@@ -1,15 +1,11 @@
 /** `dbops check [targets...]`: starts `connectionCheck` (every configured connection when none is named). */
 import type { Command } from 'commander';
 import type { ConnectionCheckInput, ConnectionCheckResult } from '../../../workflows/connection-check';
-import type { CliContext } from '../context';
+import type { CliContext, CommandRunner } from '../context';
 import { startWorkflow, withStartFlags, type StartFlags } from '../start-workflow';
 
 /** Registers the command. */
-export function registerCheck(
-  program: Command,
-  ctx: CliContext,
-  run: (body: () => Promise<number>) => Promise<void>,
-): void {
+export function registerCheck(program: Command, ctx: CliContext, run: CommandRunner): void {
   withStartFlags(
     program
       .command('check')

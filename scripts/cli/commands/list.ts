@@ -1,14 +1,10 @@
 /** `dbops list [--type T] [--json]`: recent dbops workflows, newest first. */
 import type { Command } from 'commander';
-import type { CliContext } from '../context';
+import type { CliContext, CommandRunner } from '../context';
 import { ExitCode, printJson, say, warn } from '../output';
 
 /** Registers the command. */
-export function registerList(
-  program: Command,
-  ctx: CliContext,
-  run: (body: () => Promise<number>) => Promise<void>,
-): void {
+export function registerList(program: Command, ctx: CliContext, run: CommandRunner): void {
   program
     .command('list')
     .description('list recent workflows')

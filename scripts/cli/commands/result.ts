@@ -1,14 +1,10 @@
 /** `dbops result <workflowId> [--json]`: waits for the end and prints the result (exit 1 if it failed). */
 import type { Command } from 'commander';
-import type { CliContext } from '../context';
+import type { CliContext, CommandRunner } from '../context';
 import { reportResult } from '../start-workflow';
 
 /** Registers the command. */
-export function registerResult(
-  program: Command,
-  ctx: CliContext,
-  run: (body: () => Promise<number>) => Promise<void>,
-): void {
+export function registerResult(program: Command, ctx: CliContext, run: CommandRunner): void {
   program
     .command('result')
     .description('wait for a workflow to finish and print its result')

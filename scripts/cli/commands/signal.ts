@@ -1,6 +1,6 @@
 /** `dbops signal <workflowId> <name> [--arg JSON]`: sends a signal the workflow declares. */
 import type { Command } from 'commander';
-import type { CliContext } from '../context';
+import type { CliContext, CommandRunner } from '../context';
 import { ExitCode, say, warn } from '../output';
 import { rejectSecrets } from '../temporal-client';
 
@@ -11,11 +11,7 @@ interface WorkflowMetadata {
 }
 
 /** Registers the command. */
-export function registerSignal(
-  program: Command,
-  ctx: CliContext,
-  run: (body: () => Promise<number>) => Promise<void>,
-): void {
+export function registerSignal(program: Command, ctx: CliContext, run: CommandRunner): void {
   program
     .command('signal')
     .description('send a signal (e.g. rollback, approve, finalize) to a running workflow')

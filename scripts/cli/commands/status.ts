@@ -2,18 +2,14 @@
 import type { Command } from 'commander';
 import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
 import { PROGRESS_QUERY, type Progress } from '../../../common/progress';
-import type { CliContext } from '../context';
+import type { CliContext, CommandRunner } from '../context';
 import { ExitCode, printJson, say, warn } from '../output';
 import { workflowUrl } from '../temporal-client';
 
 const QUERY_DEADLINE_MS = 3_000;
 
 /** Registers the command. */
-export function registerStatus(
-  program: Command,
-  ctx: CliContext,
-  run: (body: () => Promise<number>) => Promise<void>,
-): void {
+export function registerStatus(program: Command, ctx: CliContext, run: CommandRunner): void {
   program
     .command('status')
     .description("show a workflow's state and phase (describe + progress query)")
