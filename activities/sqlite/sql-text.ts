@@ -1,0 +1,123 @@
+/**
+ * Small, careful readers of SQLite DDL text for what PRAGMAs do not tell: index expressions, partial-index
+ * WHERE clauses, CHECK constraints, AUTOINCREMENT. They skip string literals, quoted identifiers and nested
+ * parentheses. Pure.
+ */
+
+/** Splits `text` at top-level occurrences of `separator` (outside quotes and parentheses). */
+export function splitTopLevel(text: string, separator = ','): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i] as string;
+    const close = closingQuote(ch);
+    if (close) {
+      i = skipQuoted(text, i, close);
+      continue;
+    }
+    if (ch === '(') depth++;
+    else if (ch === ')') depth--;
+    else if (depth === 0 && ch === separator) {
+      parts.push(text.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  parts.push(text.slice(start).trim());
+  return parts;
+}
+
+/** Index of the parenthesis closing the one at `open`, or -1. */
+export function matchParen(text: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < text.length; i++) {
+    const ch = text[i] as string;
+    const close = closingQuote(ch);
+    if (close) {
+      i = skipQuoted(text, i, close);
+      continue;
+    }
+    if (ch === '(') depth++;
+    else if (ch === ')' && --depth === 0) return i;
+  }
+  return -1;
+}
+
+/** The key list and WHERE clause of a CREATE INDEX statement. */
+export function parseCreateIndex(sql: string): { keys: string[]; where: string | null } | null {
+  const on = findKeyword(sql, 'ON', 0);
+  if (on < 0) return null;
+  const open = sql.indexOf('(', on);
+  const close = open < 0 ? -1 : matchParen(sql, open);
+  if (close < 0) return null;
+  const rest = sql.slice(close + 1);
+  const where = findKeyword(rest, 'WHERE', 0);
+  return { keys: splitTopLevel(sql.slice(open + 1, close)), where: where < 0 ? null : rest.slice(where + 5).trim() };
+}
+
+/** Strips ` COLLATE x`, ` ASC`/` DESC` from an index key, leaving the column or expression. */
+export function indexKeyExpression(key: string): string {
+  return key
+    .replace(/\s+(ASC|DESC)\s*$/i, '')
+    .replace(/\s+COLLATE\s+("[^"]*"|\S+)\s*$/i, '')
+    .trim();
+}
+
+/** Every CHECK (...) expression in a CREATE TABLE statement. */
+export function parseChecks(createTableSql: string): string[] {
+  const checks: string[] = [];
+  let from = 0;
+  for (;;) {
+    const at = findKeyword(createTableSql, 'CHECK', from);
+    if (at < 0) return checks;
+    const open = createTableSql.indexOf('(', at);
+    const close = open < 0 ? -1 : matchParen(createTableSql, open);
+    if (close < 0) return checks;
+    checks.push(createTableSql.slice(open + 1, close).trim());
+    from = close + 1;
+  }
+}
+
+/** True when the CREATE TABLE text declares AUTOINCREMENT (outside quotes). */
+export function hasAutoincrement(createTableSql: string): boolean {
+  return findKeyword(createTableSql, 'AUTOINCREMENT', 0) >= 0;
+}
+
+/** Position of a whole-word keyword outside quotes, or -1. */
+export function findKeyword(text: string, keyword: string, from: number): number {
+  const upper = keyword.toUpperCase();
+  for (let i = from; i < text.length; i++) {
+    const ch = text[i] as string;
+    const close = closingQuote(ch);
+    if (close) {
+      i = skipQuoted(text, i, close);
+      continue;
+    }
+    if (
+      text.slice(i, i + upper.length).toUpperCase() === upper &&
+      !isWordChar(text[i - 1]) &&
+      !isWordChar(text[i + upper.length])
+    ) {
+      return i;
+    }
+  }
+  return -1;
+}
+
+function closingQuote(ch: string): string | undefined {
+  return ch === "'" ? "'" : ch === '"' ? '"' : ch === '`' ? '`' : ch === '[' ? ']' : undefined;
+}
+
+function skipQuoted(text: string, open: number, close: string): number {
+  for (let i = open + 1; i < text.length; i++) {
+    if (text[i] === close) {
+      if (close !== ']' && text[i + 1] === close) i++;
+      else return i;
+    }
+  }
+  return text.length;
+}
+
+function isWordChar(ch: string | undefined): boolean {
+  return ch !== undefined && /[A-Za-z0-9_$]/.test(ch);
+}
