@@ -1,0 +1,230 @@
+/**
+ * Turns discovery + profiles into the migration plan: target types with reasons, defaults, chunks, keys,
+ * indexes, foreign keys, and the list of what cannot be migrated. Pure.
+ */
+import type { ColumnProfile } from '../sqlite/profile-columns';
+import type { SourceIndex, SourceSchema, SourceTable } from '../sqlite/source-schema';
+import { chooseType } from './choose-type';
+import { fitName, qi } from './names';
+import type { ColumnPlan, IndexPlan, MigrationPlan, TablePlan } from './plan-types';
+import { translateDefault } from './translate-default';
+
+/** Options that shape the plan. */
+export interface PlanOptions {
+  tables?: string[];
+  exclude?: string[];
+  strict: boolean;
+  /** Rows per import chunk (rowid tables are split into ranges of about this many rows). */
+  chunkRows: number;
+  /** Orphan rows per table and foreign-key index, from PRAGMA foreign_key_check. */
+  orphans: Record<string, Record<number, { count: number; sample: string[] }>>;
+}
+
+/** Builds the plan; problems that must stop the run are in `fatal`. */
+export function buildPlan(
+  schema: SourceSchema,
+  profiles: Record<string, Record<string, ColumnProfile>>,
+  options: PlanOptions,
+): MigrationPlan {
+  const plan: MigrationPlan = { tables: [], views: schema.views, notMigrated: [], warnings: [], fatal: [] };
+  const known = new Set(schema.tables.map((t) => t.name));
+  for (const name of [...(options.tables ?? []), ...(options.exclude ?? [])]) {
+    if (!known.has(name))
+      plan.fatal.push(
+        `table "${name}" (from --tables/--exclude) does not exist in the source; tables: ${[...known].join(', ')}`,
+      );
+  }
+  const selected = schema.tables.filter(
+    (t) =>
+      (options.tables === undefined || options.tables.length === 0 || options.tables.includes(t.name)) &&
+      !(options.exclude ?? []).includes(t.name),
+  );
+  const usedNames = new Set<string>();
+  for (const table of selected)
+    plan.tables.push(planTable(table, profiles[table.name] ?? {}, options, plan, usedNames, selected));
+  for (const trigger of schema.triggers) {
+    plan.notMigrated.push({
+      kind: 'trigger',
+      name: trigger.name,
+      why: 'SQLite trigger bodies are not translated; recreate it in PL/pgSQL',
+    });
+  }
+  for (const name of schema.virtualTables) {
+    plan.notMigrated.push({
+      kind: 'virtual table',
+      name,
+      why: 'virtual tables (FTS, rtree) have no PostgreSQL equivalent; use the GIN full-text option',
+    });
+  }
+  return plan;
+}
+
+function planTable(
+  table: SourceTable,
+  profiles: Record<string, ColumnProfile>,
+  options: PlanOptions,
+  plan: MigrationPlan,
+  usedNames: Set<string>,
+  selected: SourceTable[],
+): TablePlan {
+  const columns: ColumnPlan[] = [];
+  for (const column of table.columns) {
+    if (column.hidden !== 0) {
+      plan.notMigrated.push({
+        kind: 'generated column',
+        name: `${table.name}.${column.name}`,
+        why: 'generated columns are not copied; re-add it with GENERATED ALWAYS AS',
+      });
+      continue;
+    }
+    const profile = profiles[column.name];
+    if (!profile) throw new Error(`no profile for ${table.name}.${column.name}`);
+    const isAlias = table.rowidAlias === column.name;
+    const choice = chooseType(table.name, column, profile, isAlias);
+    if (choice.fatal) plan.fatal.push(choice.fatal);
+    if (choice.widened && options.strict) plan.fatal.push(`--strict: ${table.name}.${column.name} ${choice.widened}`);
+    const def = translateDefault(column.defaultSql, choice.kind);
+    if (def.warning) plan.warnings.push(`${table.name}.${column.name}: ${def.warning}`);
+    columns.push({
+      name: column.name,
+      sourceType: column.declaredType,
+      targetType: choice.sqlType,
+      kind: choice.kind,
+      reason: choice.reason,
+      // A rowid alias never holds NULL; other NOT NULLs are kept as declared (SQLite enforced them).
+      notNull: column.notNull || isAlias || (table.withoutRowid && column.pkPosition > 0),
+      defaultSql: isAlias ? null : def.sql,
+      identity: isAlias,
+    });
+  }
+
+  const pkColumns = table.columns
+    .filter((c) => c.pkPosition > 0)
+    .sort((a, b) => a.pkPosition - b.pkPosition)
+    .map((c) => c.name);
+  const indexes: IndexPlan[] = [];
+  if (pkColumns.length > 0) {
+    indexes.push({
+      name: claim(usedNames, `${table.name}_pkey`),
+      sourceName: 'PRIMARY KEY',
+      kind: 'primary',
+      unique: true,
+      keys: pkColumns.map(qi),
+      where: null,
+    });
+  }
+  for (const index of table.indexes.filter((ix) => ix.origin !== 'pk'))
+    indexes.push(planIndex(table, index, usedNames, plan));
+
+  const foreignKeys = table.foreignKeys.flatMap((fk, i) => {
+    const parent = selected.find((t) => t.name === fk.parentTable);
+    if (!parent) {
+      plan.warnings.push(`${table.name}: foreign key to "${fk.parentTable}" skipped: that table is not migrated`);
+      return [];
+    }
+    const parentColumns =
+      fk.parentColumns.length > 0
+        ? fk.parentColumns
+        : parent.columns.filter((c) => c.pkPosition > 0).map((c) => c.name);
+    const orphans = options.orphans[table.name]?.[i] ?? { count: 0, sample: [] };
+    if (orphans.count > 0) {
+      const message = `${table.name}(${fk.columns.join(', ')}) → ${fk.parentTable}: ${orphans.count} orphan row(s) in the source (${orphans.sample.join('; ')})`;
+      if (options.strict) plan.fatal.push(`--strict: ${message}`);
+      else
+        plan.warnings.push(
+          `${message}; the foreign key is created NOT VALID (existing rows unchecked, new rows checked)`,
+        );
+    }
+    return [
+      {
+        name: claim(usedNames, `${table.name}_${fk.columns.join('_')}_fkey`),
+        columns: fk.columns,
+        parentTable: fk.parentTable,
+        parentColumns,
+        onDelete: fk.onDelete,
+        onUpdate: fk.onUpdate,
+        orphans: orphans.count,
+        orphanSample: orphans.sample,
+      },
+    ];
+  });
+
+  const updatedAtColumns = columns
+    .filter((c) => c.name.toLowerCase() === 'updated_at' && c.kind === 'timestamptz')
+    .map((c) => c.name);
+  const sequenceValue =
+    table.rowidAlias === null
+      ? null
+      : [table.sequence, table.rowidRange?.max]
+          .filter((v): v is string => v !== null && v !== undefined)
+          .reduce<string | null>((a, b) => (a === null || BigInt(b) > BigInt(a) ? b : a), null);
+  return {
+    name: table.name,
+    columns,
+    withoutRowid: table.withoutRowid,
+    rowidAlias: table.rowidAlias,
+    rowCount: table.rowCount,
+    chunks: planChunks(table, options.chunkRows),
+    sequenceValue,
+    indexes,
+    foreignKeys,
+    checks: table.checks,
+    updatedAtColumns,
+  };
+}
+
+function planIndex(table: SourceTable, index: SourceIndex, usedNames: Set<string>, plan: MigrationPlan): IndexPlan {
+  const auto = index.name.startsWith('sqlite_autoindex_');
+  const columnsPart = index.parts.map((p) => p.column ?? 'expr').join('_');
+  const name = claim(usedNames, auto ? `${table.name}_${columnsPart}_key` : index.name);
+  let note: string | undefined;
+  const keys = index.parts.map((part) => {
+    let key = part.column !== null ? qi(part.column) : `(${part.expression ?? ''})`;
+    if (part.collation.toUpperCase() === 'NOCASE') {
+      key = `lower(${key})`;
+      note = 'COLLATE NOCASE rebuilt as lower(); queries must compare lower() to use it';
+    }
+    return part.desc ? `${key} DESC` : key;
+  });
+  if (note) plan.warnings.push(`index ${index.name} on ${table.name}: ${note}`);
+  const constraint =
+    index.origin === 'u' &&
+    index.where === null &&
+    index.parts.every((p) => p.column !== null && p.collation.toUpperCase() !== 'NOCASE' && !p.desc);
+  return {
+    name,
+    sourceName: index.name,
+    kind: constraint ? 'unique_constraint' : 'index',
+    unique: index.unique,
+    keys,
+    where: index.where,
+    ...(note ? { note } : {}),
+  };
+}
+
+/** Splits a rowid table into ranges of about `chunkRows` rows; WITHOUT ROWID tables are one chunk. */
+export function planChunks(
+  table: Pick<SourceTable, 'rowCount' | 'rowidRange'>,
+  chunkRows: number,
+): TablePlan['chunks'] {
+  if (!table.rowidRange || table.rowCount <= chunkRows) return [{ index: 0 }];
+  const min = BigInt(table.rowidRange.min);
+  const max = BigInt(table.rowidRange.max);
+  const count = BigInt(Math.ceil(table.rowCount / chunkRows));
+  const span = (max - min + 1n + count - 1n) / count;
+  const chunks: TablePlan['chunks'] = [];
+  for (let i = 0n; i < count; i++) {
+    const from = min + i * span;
+    if (from > max) break;
+    const to = i === count - 1n ? max : from + span - 1n;
+    chunks.push({ index: Number(i), from: from.toString(), to: (to > max ? max : to).toString() });
+  }
+  return chunks;
+}
+
+function claim(used: Set<string>, wanted: string): string {
+  let name = fitName(wanted);
+  for (let n = 2; used.has(name); n++) name = fitName(`${wanted}_${n}`);
+  used.add(name);
+  return name;
+}

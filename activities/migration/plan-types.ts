@@ -1,0 +1,79 @@
+/**
+ * The migration plan: what export decided and every later step (and the workflow, as a type) works from.
+ * It carries names, types, counts and decisions — never table data (DESIGN decision 2).
+ */
+import type { TargetKind } from './choose-type';
+
+/** One target column. */
+export interface ColumnPlan {
+  name: string;
+  sourceType: string;
+  targetType: string;
+  kind: TargetKind;
+  reason: string;
+  notNull: boolean;
+  /** PostgreSQL DEFAULT expression, or null. */
+  defaultSql: string | null;
+  identity: boolean;
+}
+
+/** A key range of rowids [from, to], both inclusive, or the whole table when absent. */
+export interface ChunkPlan {
+  index: number;
+  from?: string;
+  to?: string;
+}
+
+/** One index or key to build after the load. */
+export interface IndexPlan {
+  /** Name in PostgreSQL (unique in the schema, ≤ 63 bytes). */
+  name: string;
+  sourceName: string;
+  kind: 'primary' | 'unique_constraint' | 'index';
+  unique: boolean;
+  /** Key list, already PostgreSQL SQL (quoted columns, expressions, DESC). */
+  keys: string[];
+  where: string | null;
+  note?: string;
+}
+
+/** One foreign key to add after the load. */
+export interface ForeignKeyPlan {
+  name: string;
+  columns: string[];
+  parentTable: string;
+  parentColumns: string[];
+  onDelete: string;
+  onUpdate: string;
+  /** Orphan rows found in the source: the key is added NOT VALID and the rows are reported. */
+  orphans: number;
+  orphanSample: string[];
+}
+
+/** One table. */
+export interface TablePlan {
+  name: string;
+  columns: ColumnPlan[];
+  withoutRowid: boolean;
+  rowidAlias: string | null;
+  rowCount: number;
+  chunks: ChunkPlan[];
+  /** Value the identity sequence is set to after the load (max of sqlite_sequence.seq and max(id)). */
+  sequenceValue: string | null;
+  indexes: IndexPlan[];
+  foreignKeys: ForeignKeyPlan[];
+  checks: string[];
+  /** Columns named updated_at that get a BEFORE UPDATE trigger setting now(). */
+  updatedAtColumns: string[];
+}
+
+/** The whole plan. */
+export interface MigrationPlan {
+  tables: TablePlan[];
+  views: { name: string; sql: string }[];
+  /** Objects that cannot be migrated, and why (triggers, virtual tables…). */
+  notMigrated: { kind: string; name: string; why: string }[];
+  warnings: string[];
+  /** Problems that stop the run before the target is touched. */
+  fatal: string[];
+}

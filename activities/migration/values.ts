@@ -1,0 +1,141 @@
+/**
+ * Value conversion between the two sides, per target kind: how a SQLite value is written into COPY text,
+ * and the canonical form both sides reduce to for verification (so equal data hashes equal whatever the
+ * textual spelling: `1e+21` vs `1000000000000000000000`, `{"b":1, "a":2}` vs `{"a": 2, "b": 1}`). Pure.
+ */
+import type { TargetKind } from './choose-type';
+import { formatUtcMicros, parseTimestamp } from './timestamps';
+
+/** A value as better-sqlite3 returns it with safe integers on. */
+export type SqliteValue = null | bigint | number | string | Buffer;
+
+/** How to SELECT a column for its kind: text and bytea go through SQLite's own CAST. */
+export function selectExpression(quotedColumn: string, kind: TargetKind): string {
+  if (kind === 'text') return `CAST(${quotedColumn} AS TEXT)`;
+  if (kind === 'bytea') return `CAST(${quotedColumn} AS BLOB)`;
+  return quotedColumn;
+}
+
+/** The COPY text-format field for a value (`\N` for NULL, escaped). Throws on a value the kind cannot take. */
+export function copyField(kind: TargetKind, value: SqliteValue): string {
+  if (value === null) return '\\N';
+  switch (kind) {
+    case 'bigint':
+      return String(value);
+    case 'boolean':
+      return toBoolean(value) ? 't' : 'f';
+    case 'double':
+      return formatDouble(Number(value));
+    case 'numeric':
+      return typeof value === 'number' ? formatDouble(value) : String(value);
+    case 'text':
+    case 'jsonb':
+      return escapeCopy(String(value));
+    case 'timestamptz':
+      return formatUtcMicros(mustParse(value).epochMicros);
+    case 'date':
+      return String(value).trim();
+    case 'bytea':
+      return `\\\\x${(Buffer.isBuffer(value) ? value : Buffer.from(String(value), 'utf8')).toString('hex')}`;
+  }
+}
+
+/** Canonical text of a SQLite value for the row digest. */
+export function canonicalSource(kind: TargetKind, value: SqliteValue): string | null {
+  if (value === null) return null;
+  switch (kind) {
+    case 'bigint':
+      return String(value);
+    case 'boolean':
+      return toBoolean(value) ? 't' : 'f';
+    case 'double':
+      return formatDouble(Number(value));
+    case 'numeric':
+      return canonicalDecimal(typeof value === 'number' ? formatDouble(value) : String(value));
+    case 'text':
+      return String(value);
+    case 'jsonb':
+      return canonicalJson(String(value));
+    case 'timestamptz':
+      return mustParse(value).epochMicros.toString();
+    case 'date':
+      return String(value).trim();
+    case 'bytea':
+      return (Buffer.isBuffer(value) ? value : Buffer.from(String(value), 'utf8')).toString('hex');
+  }
+}
+
+/** Canonical text of a PostgreSQL value given as its text output (TimeZone UTC). */
+export function canonicalTarget(kind: TargetKind, text: string | null): string | null {
+  if (text === null) return null;
+  switch (kind) {
+    case 'double':
+      return formatDouble(Number(text));
+    case 'numeric':
+      return canonicalDecimal(text);
+    case 'jsonb':
+      return canonicalJson(text);
+    case 'timestamptz':
+      return mustParse(text).epochMicros.toString();
+    case 'bytea':
+      return text.startsWith('\\x') ? text.slice(2) : text;
+    default:
+      return text;
+  }
+}
+
+/** JS shortest round-trip text of a double, keeping -0 (PostgreSQL float8 keeps it too). */
+export function formatDouble(value: number): string {
+  if (Object.is(value, -0)) return '-0';
+  return String(value);
+}
+
+/** A decimal number as `<sign><digits>e<exponent>` with no leading/trailing zeros: equal values, equal text. */
+export function canonicalDecimal(text: string): string {
+  const t = text.trim();
+  if (/^[+-]?(infinity|inf|nan)$/i.test(t))
+    return t
+      .replace(/^\+/, '')
+      .toLowerCase()
+      .replace(/^(-?)inf$/, '$1infinity');
+  const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:e([+-]?\d+))?$/i.exec(t);
+  if (!m) return t;
+  const [, sign, int = '', frac = '', exp = '0'] = m;
+  const digits = `${int}${frac}`.replace(/^0+/, '');
+  if (digits === '') return '0';
+  const significant = digits.replace(/0+$/, '');
+  const exponent = Number(exp) - frac.length + (digits.length - significant.length);
+  return `${sign === '-' ? '-' : ''}${significant}e${exponent}`;
+}
+
+/** JSON with object keys sorted (last duplicate wins, as in jsonb): equal documents, equal text. */
+export function canonicalJson(text: string): string {
+  return stableStringify(JSON.parse(text));
+}
+
+function stableStringify(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function toBoolean(value: SqliteValue): boolean {
+  if (typeof value === 'string') return /^(t|true)$/i.test(value.trim());
+  return Number(value) !== 0;
+}
+
+function mustParse(value: SqliteValue): { epochMicros: bigint } {
+  const parsed = typeof value === 'string' ? parseTimestamp(value) : null;
+  if (!parsed) throw new Error(`not a timestamp: ${String(value).slice(0, 40)}`);
+  return parsed;
+}
+
+/** Escapes text for COPY's text format. */
+export function escapeCopy(text: string): string {
+  return text.replace(/[\\\n\r\t]/g, (ch) =>
+    ch === '\\' ? '\\\\' : ch === '\n' ? '\\n' : ch === '\r' ? '\\r' : '\\t',
+  );
+}
