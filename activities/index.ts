@@ -4,6 +4,7 @@
  */
 import { createCheckActivities } from './check/check-connection';
 import type { ActivityDeps } from './deps';
+import { createMigrationActivities } from './migration/activities';
 
 export type { ActivityDeps } from './deps';
 
@@ -11,6 +12,7 @@ export type { ActivityDeps } from './deps';
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createCheckActivities(deps),
+    ...createMigrationActivities(deps),
   };
 }
 

@@ -1,2 +1,3 @@
 /** Every workflow the dbops worker hosts; the worker bundles this file. */
 export { connectionCheck } from './connection-check';
+export { migrateSqliteToPostgres } from './migration';

@@ -79,6 +79,9 @@ export function canonicalTarget(kind: TargetKind, text: string | null): string |
       return mustParse(text).epochMicros.toString();
     case 'bytea':
       return text.startsWith('\\x') ? text.slice(2) : text;
+    case 'boolean':
+      // boolean::text spells 'true'/'false'; the wire format says 't'/'f'.
+      return text === 'true' || text === 't' ? 't' : 'f';
     default:
       return text;
   }

@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { DbopsError, ErrorCode } from '../../common/errors';
 import { registerCheck } from './commands/check';
 import { registerList } from './commands/list';
+import { registerMigrate } from './commands/migrate';
 import { registerResult } from './commands/result';
 import { registerSignal } from './commands/signal';
 import { registerStatus } from './commands/status';
@@ -36,7 +37,14 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .description('durable database migrations, backups and assessments on Temporal')
     .showHelpAfterError('(run `npx dbops --help` for usage)')
     .exitOverride();
-  for (const register of [registerCheck, registerStatus, registerSignal, registerResult, registerList]) {
+  for (const register of [
+    registerMigrate,
+    registerCheck,
+    registerStatus,
+    registerSignal,
+    registerResult,
+    registerList,
+  ]) {
     register(program, ctx, run);
   }
   try {

@@ -1,0 +1,180 @@
+/** The migration activities: thin shells that resolve connections, heartbeat, and call the step modules. */
+import { join } from 'node:path';
+import { activityInfo, heartbeat } from '@temporalio/activity';
+import { DbopsError, ErrorCode } from '../../common/errors';
+import type { ActivityDeps } from '../deps';
+import { resolveTarget } from '../connections/resolve';
+import { withFailureMapping } from '../failures';
+import { backupSqlite, dumpSchema, sha256File, type SourceBackup } from './backup-source';
+import { buildSchemaObjects, buildTableObjects, type BuildOutcome } from './build-indexes';
+import { exportPlan } from './export-source';
+import { importChunk } from './import-chunk';
+import type { ChunkPlan, MigrationPlan, TablePlan } from './plan-types';
+import { writeReports, type MigrationReportData } from './report';
+import type { SchemaNames } from '../../common/schema-names';
+import { createStaging, cutover, dropSchema, revertCutover, schemaExists } from './staging';
+import { verifyTable, type TableVerification } from './verify-table';
+
+/** Options of the export step, from the workflow input. */
+export interface ExportOptions {
+  tables?: string[];
+  exclude?: string[];
+  strict: boolean;
+  chunkRows: number;
+}
+
+/** Builds the migration activities around the worker's shared dependencies. */
+export function createMigrationActivities({ config, connections }: ActivityDeps) {
+  const postgres = (ref: string) => {
+    const target = resolveTarget(ref, config);
+    if (target.engine !== 'postgres')
+      throw new DbopsError(
+        ErrorCode.BadInput,
+        `target ${target.label} is a ${target.engine} connection: the migration target must be PostgreSQL`,
+      );
+    return { pool: connections.postgres(target), target };
+  };
+  const runDir = (): string =>
+    join(config.artifactDir, 'migrations', activityInfo().workflowExecution?.workflowId ?? 'unknown-workflow');
+
+  return {
+    /** Resolves the source to an absolute path and checks the target is reachable (fails fast on bad input). */
+    async migrationResolve(input: {
+      source: string;
+      target: string;
+    }): Promise<{ sourcePath: string; targetLabel: string }> {
+      return withFailureMapping('migrationResolve', async () => {
+        const source = resolveTarget(input.source, config);
+        if (source.engine !== 'sqlite' || !source.path)
+          throw new DbopsError(
+            ErrorCode.BadInput,
+            `source ${source.label} is a ${source.engine} connection: the source must be a SQLite file`,
+          );
+        const { pool, target } = postgres(input.target);
+        await pool.query('SELECT 1');
+        return { sourcePath: source.path, targetLabel: target.label };
+      });
+    },
+
+    /** Online backup of the SQLite file (+ sha256) and a pg_dump of the target schema if it exists. */
+    async migrationBackup(input: {
+      sourcePath: string;
+      target: string;
+      schema: string;
+    }): Promise<SourceBackup & { targetDump: string | null; runDir: string }> {
+      return withFailureMapping('migrationBackup', async () => {
+        const dir = runDir();
+        const backup = await backupSqlite(input.sourcePath, dir);
+        const { pool, target } = postgres(input.target);
+        let targetDump: string | null = null;
+        if (await schemaExists(pool, input.schema)) {
+          targetDump = join(dir, `target-${input.schema}.dump`);
+          await dumpSchema(target.url ?? '', input.schema, targetDump);
+        }
+        return { ...backup, targetDump, runDir: dir };
+      });
+    },
+
+    /** Discovery, profiling and the plan, read from the backup copy. */
+    async migrationExport(input: { backupPath: string; options: ExportOptions }): Promise<MigrationPlan> {
+      return withFailureMapping(
+        'migrationExport',
+        async () =>
+          exportPlan(input.backupPath, input.options, (table, done, total) =>
+            heartbeat({ step: 'export', table, done, total }),
+          ).plan,
+      );
+    },
+
+    /** Creates the staging schema and its tables (refusing a concurrent migration into the same schema). */
+    async migrationPrepare(input: {
+      target: string;
+      names: SchemaNames;
+      plan: MigrationPlan;
+    }): Promise<{ created: boolean }> {
+      return withFailureMapping('migrationPrepare', () =>
+        createStaging(postgres(input.target).pool, input.names, input.plan),
+      );
+    },
+
+    /** Copies one chunk (idempotent through the ledger), heartbeating rows done. */
+    async migrationImportChunk(input: {
+      target: string;
+      staging: string;
+      backupPath: string;
+      table: TablePlan;
+      chunk: ChunkPlan;
+    }): Promise<{ rows: number; skipped: boolean }> {
+      return withFailureMapping(`migrationImportChunk ${input.table.name}#${input.chunk.index}`, () =>
+        importChunk(
+          postgres(input.target).pool,
+          input.staging,
+          input.backupPath,
+          input.table,
+          input.chunk,
+          (rowsDone) =>
+            heartbeat({ table: input.table.name, chunk: input.chunk.index, rowsDone, rowsTotal: input.table.rowCount }),
+        ),
+      );
+    },
+
+    /** Keys, indexes, checks, trigger, sequence of one table. */
+    async migrationBuildTable(input: { target: string; staging: string; table: TablePlan }): Promise<BuildOutcome> {
+      return withFailureMapping(`migrationBuildTable ${input.table.name}`, () =>
+        buildTableObjects(postgres(input.target).pool, input.staging, input.table),
+      );
+    },
+
+    /** Foreign keys and views. */
+    async migrationBuildSchema(input: { target: string; staging: string; plan: MigrationPlan }): Promise<BuildOutcome> {
+      return withFailureMapping('migrationBuildSchema', () =>
+        buildSchemaObjects(postgres(input.target).pool, input.staging, input.plan),
+      );
+    },
+
+    /** Row count and content checksum of one table on both sides. */
+    async migrationVerifyTable(input: {
+      target: string;
+      staging: string;
+      backupPath: string;
+      table: TablePlan;
+    }): Promise<TableVerification> {
+      return withFailureMapping(`migrationVerifyTable ${input.table.name}`, () =>
+        verifyTable(postgres(input.target).pool, input.staging, input.backupPath, input.table, (rowsDone) =>
+          heartbeat({ step: 'verify', table: input.table.name, rowsDone, rowsTotal: input.table.rowCount }),
+        ),
+      );
+    },
+
+    /** Renames the old schema aside and staging into place, in one transaction. */
+    async migrationCutover(input: { target: string; names: SchemaNames }): Promise<{ previousSchema: boolean }> {
+      return withFailureMapping('migrationCutover', () => cutover(postgres(input.target).pool, input.names));
+    },
+
+    /** Compensation after cutover: drop the migrated schema, rename the previous one back. */
+    async migrationRevertCutover(input: {
+      target: string;
+      names: SchemaNames;
+      previousSchema: boolean;
+    }): Promise<void> {
+      return withFailureMapping('migrationRevertCutover', () =>
+        revertCutover(postgres(input.target).pool, input.names, input.previousSchema),
+      );
+    },
+
+    /** Drops a schema (staging on rollback, the previous schema on finalize). */
+    async migrationDropSchema(input: { target: string; schema: string }): Promise<void> {
+      return withFailureMapping('migrationDropSchema', () => dropSchema(postgres(input.target).pool, input.schema));
+    },
+
+    /** sha256 of the source file (the run ends by proving it unchanged). */
+    async migrationSourceChecksum(input: { sourcePath: string }): Promise<string> {
+      return withFailureMapping('migrationSourceChecksum', () => sha256File(input.sourcePath));
+    },
+
+    /** Writes MIGRATION_REPORT.md and migration-report.json into the run's artifact folder. */
+    async migrationWriteReport(input: { report: MigrationReportData }): Promise<{ markdown: string; json: string }> {
+      return withFailureMapping('migrationWriteReport', async () => writeReports(runDir(), input.report));
+    },
+  };
+}

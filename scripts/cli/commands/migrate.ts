@@ -1,0 +1,85 @@
+/** `dbops migrate`: starts `migrateSqliteToPostgres` (see workflows/migration.ts for the phases). */
+import type { Command } from 'commander';
+import type { MigrationInput, MigrationResult } from '../../../workflows/migration';
+import type { CliContext, CommandRunner } from '../context';
+import { ExitCode, warn } from '../output';
+import { startWorkflow, withStartFlags, type StartFlags } from '../start-workflow';
+
+interface MigrateFlags extends StartFlags {
+  source: string;
+  target: string;
+  schema: string;
+  tables?: string;
+  exclude?: string;
+  rollbackWindow: string;
+  requireApproval?: boolean;
+  strict?: boolean;
+  chunkRows?: string;
+}
+
+const list = (value: string | undefined): string[] | undefined =>
+  value === undefined
+    ? undefined
+    : value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+
+/** Registers the command. */
+export function registerMigrate(program: Command, ctx: CliContext, run: CommandRunner): void {
+  withStartFlags(
+    program
+      .command('migrate')
+      .description('migrate a SQLite database into a PostgreSQL schema (staging schema, verify, rename cutover)')
+      .requiredOption(
+        '--source <source>',
+        'SQLite file path (on the worker host), sqlite:///abs/path, or connection name',
+      )
+      .requiredOption('--target <target>', 'PostgreSQL URL without password, or connection name')
+      .option('--schema <name>', 'target schema', 'public')
+      .option('--tables <a,b>', 'only these tables')
+      .option('--exclude <c,d>', 'all tables but these')
+      .option(
+        '--rollback-window <minutes>',
+        'keep the previous schema this long for rollback; 0 = finalize at once',
+        '60',
+      )
+      .option('--require-approval', 'wait for the approve signal before cutover')
+      .option('--strict', 'fail (before touching the target) instead of keeping a column in a lossless wider type')
+      .option('--chunk-rows <n>', 'rows per import chunk (default 50000)'),
+  ).action((flags: MigrateFlags) =>
+    run(async () => {
+      const window = Number(flags.rollbackWindow);
+      if (!Number.isInteger(window) || window < 0) {
+        warn(`--rollback-window must be a whole number of minutes ≥ 0, got "${flags.rollbackWindow}"`);
+        return ExitCode.Usage;
+      }
+      const input: MigrationInput = {
+        source: flags.source,
+        target: flags.target,
+        schema: flags.schema,
+        rollbackWindowMinutes: window,
+        ...(flags.tables !== undefined ? { tables: list(flags.tables) } : {}),
+        ...(flags.exclude !== undefined ? { exclude: list(flags.exclude) } : {}),
+        ...(flags.requireApproval ? { requireApproval: true } : {}),
+        ...(flags.strict ? { strict: true } : {}),
+        ...(flags.chunkRows !== undefined ? { chunkRows: Number(flags.chunkRows) } : {}),
+      };
+      return startWorkflow<MigrationInput, MigrationResult>(ctx, flags, {
+        workflowType: 'migrateSqliteToPostgres',
+        idPrefix: `migrate-${flags.schema}`,
+        input,
+        render: (result) => [
+          `${result.status}: schema ${result.schema}`,
+          ...result.tables.map(
+            (t) =>
+              `  ${t.match ? 'ok ' : 'BAD'} ${t.name.padEnd(20)} ${String(t.rowsTarget).padStart(9)} rows  checksum ${t.checksumTarget}`,
+          ),
+          ...result.warnings.map((w) => `  warning: ${w}`),
+          ...result.notMigrated.map((n) => `  not migrated: ${n.kind} ${n.name} (${n.why})`),
+          `  report: ${result.reports.markdown}`,
+        ],
+      });
+    }),
+  );
+}
