@@ -105,7 +105,8 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
     throw ApplicationFailure.create({ type: ErrorCode.BadInput, message: problems.join('; '), nonRetryable: true });
 
   const { workflowId, runId } = workflowInfo();
-  const names: SchemaNames = schemaNames(schema, runId.replace(/-/g, '').slice(0, 8));
+  // The tail of the run id is random (UUIDv7 starts with the time, shared by runs started together).
+  const names: SchemaNames = schemaNames(schema, runId.replace(/-/g, '').slice(-8));
   const state = new JobState('migration', [input.source, input.target], {
     phase: 'backup',
     message: 'backing up the source',
@@ -381,9 +382,13 @@ function rollbackHowTo(status: string, window: number, workflowId: string): stri
 }
 
 function rootOf(err: unknown): { type?: string; message: string } {
-  let current = err as (ActivityFailure & { type?: string }) | undefined;
-  for (let i = 0; i < 5 && current?.cause; i++) current = current.cause as typeof current;
-  return { type: current?.type, message: current?.message ?? String(err) };
+  // The first ApplicationFailure in the cause chain carries dbops' own code (deeper ones are driver errors).
+  let current: unknown = err;
+  for (let i = 0; i < 6 && current; i++) {
+    if (current instanceof ApplicationFailure) return { type: current.type ?? undefined, message: current.message };
+    current = (current as ActivityFailure).cause;
+  }
+  return { message: err instanceof Error ? err.message : String(err) };
 }
 
 function rootMessage(err: unknown): string {

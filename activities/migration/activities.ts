@@ -93,7 +93,12 @@ export function createMigrationActivities({ config, connections }: ActivityDeps)
       plan: MigrationPlan;
     }): Promise<{ created: boolean }> {
       return withFailureMapping('migrationPrepare', () =>
-        createStaging(postgres(input.target).pool, input.names, input.plan),
+        createStaging(
+          postgres(input.target).pool,
+          input.names,
+          input.plan,
+          activityInfo().workflowExecution?.runId ?? 'unknown',
+        ),
       );
     },
 

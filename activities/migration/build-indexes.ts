@@ -9,6 +9,7 @@ import { DbopsError, ErrorCode } from '../../common/errors';
 import { checkSql, foreignKeySql, indexSql, setSequenceSql, updatedAtSql } from './ddl';
 import { qi, qualified } from './names';
 import type { MigrationPlan, TablePlan } from './plan-types';
+import { rewriteBooleanComparisons } from './rewrite-booleans';
 
 /** What was built and what could not be. */
 export interface BuildOutcome {
@@ -22,7 +23,9 @@ export async function buildTableObjects(pool: pg.Pool, schema: string, table: Ta
   for (const index of table.indexes) {
     if (await relationOrConstraintExists(pool, schema, index.name)) continue;
     try {
-      await pool.query(withPath(schema, indexSql(schema, table.name, index)));
+      const booleans = table.columns.filter((c) => c.kind === 'boolean').map((c) => c.name);
+      const where = index.where === null ? null : rewriteBooleanComparisons(index.where, booleans);
+      await pool.query(withPath(schema, indexSql(schema, table.name, { ...index, where })));
       outcome.created.push(index.name);
     } catch (err) {
       const message = `${table.name}: ${index.kind === 'index' ? 'index' : 'key'} ${index.name} (from ${index.sourceName}) not created: ${(err as Error).message}`;
@@ -67,12 +70,13 @@ export async function buildSchemaObjects(pool: pg.Pool, schema: string, plan: Mi
       }
     }
   }
+  const booleans = plan.tables.flatMap((t) => t.columns.filter((c) => c.kind === 'boolean').map((c) => c.name));
   for (const view of plan.views) {
     try {
       await pool.query(
         withPath(
           schema,
-          view.sql.replace(
+          rewriteBooleanComparisons(view.sql, booleans).replace(
             /^\s*CREATE\s+(TEMP|TEMPORARY\s+)?VIEW\s+(IF\s+NOT\s+EXISTS\s+)?/i,
             'CREATE OR REPLACE VIEW ',
           ),

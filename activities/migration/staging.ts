@@ -6,7 +6,7 @@
 import type pg from 'pg';
 import { DbopsError, ErrorCode } from '../../common/errors';
 import { chunkLedgerSql, createTableSql } from './ddl';
-import { qi } from './names';
+import { qi, ql } from './names';
 import type { MigrationPlan } from './plan-types';
 import { otherRunPatterns, type SchemaNames } from '../../common/schema-names';
 
@@ -40,10 +40,23 @@ export async function createStaging(
   pool: pg.Pool,
   names: SchemaNames,
   plan: MigrationPlan,
+  runId: string,
 ): Promise<{ created: boolean }> {
   return inTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`dbops-migration:${names.target}`]);
-    if (await schemaExists(client, names.staging)) return { created: false };
+    const owner = `dbops migration run ${runId}`;
+    if (await schemaExists(client, names.staging)) {
+      // Only a retry of this same run may find its staging schema already there.
+      const { rows } = await client.query<{ comment: string | null }>(
+        "SELECT obj_description(oid, 'pg_namespace') AS comment FROM pg_namespace WHERE nspname = $1",
+        [names.staging],
+      );
+      if (rows[0]?.comment === owner) return { created: false };
+      throw new DbopsError(
+        ErrorCode.BadInput,
+        `staging schema ${names.staging} belongs to another run (${rows[0]?.comment ?? 'unknown'}); refusing to touch it`,
+      );
+    }
     const [stagePattern, oldPattern] = otherRunPatterns(names.target);
     const { rows } = await client.query<{ nspname: string }>(
       'SELECT nspname FROM pg_namespace WHERE (nspname LIKE $1 OR nspname LIKE $2) AND nspname NOT IN ($3, $4)',
@@ -57,6 +70,7 @@ export async function createStaging(
       );
     }
     await client.query(`CREATE SCHEMA ${qi(names.staging)}`);
+    await client.query(`COMMENT ON SCHEMA ${qi(names.staging)} IS ${ql(owner)}`);
     await client.query(chunkLedgerSql(names.staging));
     for (const table of plan.tables) await client.query(createTableSql(names.staging, table));
     return { created: true };
