@@ -1,0 +1,174 @@
+import { describe, expect, it } from 'vitest';
+import { affinityOf, chooseType } from '../../activities/migration/choose-type';
+import type { ColumnProfile } from '../../activities/sqlite/profile-columns';
+import type { SourceColumn } from '../../activities/sqlite/source-schema';
+
+const column = (declaredType: string, name = 'c'): SourceColumn => ({
+  name,
+  declaredType,
+  notNull: false,
+  defaultSql: null,
+  pkPosition: 0,
+  hidden: 0,
+});
+const profile = (p: Partial<ColumnProfile>): ColumnProfile => ({
+  nulls: 0,
+  integers: 0,
+  reals: 0,
+  texts: 0,
+  blobs: 0,
+  intMin: null,
+  intMax: null,
+  intsNot01: 0,
+  textBooleans: 0,
+  jsonContainers: 0,
+  timestamps: 0,
+  dates: 0,
+  zonedTimestamps: 0,
+  nulTexts: 0,
+  invalidUtf8: 0,
+  maxTextChars: 0,
+  badRowKeys: { nul: [], invalidUtf8: [] },
+  ...p,
+});
+
+describe('affinityOf (sqlite.org/datatype3.html rules)', () => {
+  it.each([
+    ['INTEGER', 'INTEGER'],
+    ['unsigned big int', 'INTEGER'],
+    ['int(11)', 'INTEGER'],
+    ['POINT', 'INTEGER'],
+    ['VARCHAR(20)', 'TEXT'],
+    ['varying character(20)', 'TEXT'],
+    ['CLOB', 'TEXT'],
+    ['text nocase', 'TEXT'],
+    ['BLOB', 'BLOB'],
+    ['', 'BLOB'],
+    ['REAL', 'REAL'],
+    ['"double precision"', 'REAL'],
+    ['FLOAT', 'REAL'],
+    ['NUMERIC(5,2)', 'NUMERIC'],
+    ['DATETIME', 'NUMERIC'],
+    ['BOOLEAN', 'NUMERIC'],
+    ['timestampz', 'NUMERIC'],
+  ])('%s → %s', (declared, affinity) => expect(affinityOf(declared)).toBe(affinity));
+});
+
+describe('chooseType', () => {
+  it.each([
+    [
+      'INTEGER all ints',
+      column('INTEGER'),
+      profile({ integers: 5, intMin: '-9223372036854775808', intMax: '9223372036854775807' }),
+      'bigint',
+    ],
+    ['BOOLEAN 0/1', column('BOOLEAN'), profile({ integers: 4, intMin: '0', intMax: '1' }), 'boolean'],
+    ["BOOLEAN 't'/'false'", column('BOOLEAN'), profile({ texts: 3, textBooleans: 3 }), 'boolean'],
+    ['REAL doubles', column('REAL'), profile({ reals: 3, integers: 1, intMin: '1', intMax: '1' }), 'double precision'],
+    ['TEXT of JSON objects', column('TEXT'), profile({ texts: 3, jsonContainers: 3 }), 'jsonb'],
+    ['JSON declared', column('JSON'), profile({ texts: 2, jsonContainers: 2 }), 'jsonb'],
+    ['TEXT of timestamps', column('TEXT'), profile({ texts: 3, timestamps: 3 }), 'timestamptz'],
+    ['DATETIME of timestamps', column('DATETIME'), profile({ texts: 3, timestamps: 2, dates: 1 }), 'timestamptz'],
+    ['DATE of dates', column('DATE'), profile({ texts: 3, dates: 3 }), 'date'],
+    ['VARCHAR(10) fitting', column('VARCHAR(10)'), profile({ texts: 3, maxTextChars: 10 }), 'varchar(10)'],
+    ['BLOB', column('BLOB'), profile({ blobs: 2 }), 'bytea'],
+    ['untyped mix of text and ints', column(''), profile({ texts: 1, integers: 1, intMin: '1', intMax: '1' }), 'text'],
+    ['NUMERIC(5,2) reals', column('NUMERIC(5,2)'), profile({ reals: 2 }), 'numeric'],
+    ['empty DATETIME', column('DATETIME'), profile({ nulls: 3 }), 'timestamptz'],
+  ])('%s → %s', (_label, col, p, sqlType) => {
+    const choice = chooseType('t', col, p, false);
+    expect(choice.sqlType).toBe(sqlType);
+    expect(choice.widened).toBeUndefined();
+    expect(choice.fatal).toBeUndefined();
+    expect(choice.reason.length).toBeGreaterThan(5);
+  });
+
+  it.each([
+    [
+      'INTEGER holding text',
+      column('INTEGER'),
+      profile({ integers: 2, texts: 1, intMin: '1', intMax: '2' }),
+      'text',
+      /declared INTEGER but holds 2 integer, 1 text → kept as text/,
+    ],
+    [
+      'BOOLEAN holding 2',
+      column('BOOLEAN'),
+      profile({ integers: 3, intsNot01: 1, intMin: '0', intMax: '2' }),
+      'bigint',
+      /values other than 0\/1/,
+    ],
+    [
+      'JSON holding invalid JSON',
+      column('JSON'),
+      profile({ texts: 3, jsonContainers: 2 }),
+      'text',
+      /1 value\(s\) are not JSON/,
+    ],
+    [
+      'VARCHAR(10) holding 500 characters',
+      column('VARCHAR(10)'),
+      profile({ texts: 3, maxTextChars: 500 }),
+      'text',
+      /longest value has 500 characters/,
+    ],
+    [
+      'DATETIME holding Unix seconds',
+      column('DATETIME'),
+      profile({ integers: 3, intMin: '1627303906', intMax: '1627303999' }),
+      'bigint',
+      /not ISO-8601 timestamps/,
+    ],
+    [
+      'REAL holding text',
+      column('REAL'),
+      profile({ reals: 1, texts: 1 }),
+      'text',
+      /declared REAL but holds 1 real, 1 text/,
+    ],
+    [
+      'INTEGER holding big ints and reals',
+      column('INTEGER'),
+      profile({ integers: 1, reals: 1, intMin: '9007199254740993', intMax: '9007199254740993' }),
+      'numeric',
+      /holds 1 integer, 1 real → kept as numeric \(lossless\)/,
+    ],
+    [
+      'TEXT holding a blob',
+      column('TEXT'),
+      profile({ texts: 1, blobs: 1 }),
+      'bytea',
+      /holds 1 text, 1 blob → kept as bytea \(lossless\)/,
+    ],
+  ])('widens %s to %s and says why (a failure under --strict)', (_label, col, p, sqlType, reason) => {
+    const choice = chooseType('t', col, p, false);
+    expect(choice.sqlType).toBe(sqlType);
+    expect(choice.widened).toBeDefined();
+    expect(choice.reason).toMatch(reason);
+  });
+
+  it('values PostgreSQL cannot store are fatal, naming table, column and rows', () => {
+    const nul = chooseType(
+      'notes',
+      column('TEXT', 'body'),
+      profile({ texts: 3, nulTexts: 1, badRowKeys: { nul: ['rowid 7'], invalidUtf8: [] } }),
+      false,
+    );
+    expect(nul.fatal).toMatch(
+      /^notes\.body holds 1 value\(s\) with a NUL byte \(rows: rowid 7\).*declare the column BLOB/,
+    );
+    const utf8 = chooseType(
+      'notes',
+      column('TEXT', 'body'),
+      profile({ texts: 3, invalidUtf8: 2, badRowKeys: { nul: [], invalidUtf8: ['rowid 1', 'rowid 2'] } }),
+      false,
+    );
+    expect(utf8.fatal).toMatch(/2 value\(s\) that are not valid UTF-8 \(rows: rowid 1; rowid 2\)/);
+  });
+
+  it('a rowid alias is a bigint identity whatever else', () => {
+    expect(
+      chooseType('t', column('INTEGER', 'id'), profile({ integers: 3, intMin: '1', intMax: '3' }), true),
+    ).toMatchObject({ sqlType: 'bigint', reason: expect.stringContaining('identity') });
+  });
+});

@@ -1,0 +1,176 @@
+import { describe, expect, it } from 'vitest';
+import { planChunks } from '../../activities/migration/build-plan';
+import { fitName, qi } from '../../activities/migration/names';
+import { rewriteBooleanComparisons } from '../../activities/migration/rewrite-booleans';
+import { RowDigest } from '../../activities/migration/row-digest';
+import { formatUtcMicros, parseTimestamp } from '../../activities/migration/timestamps';
+import { translateDefault } from '../../activities/migration/translate-default';
+import { canonicalDecimal, canonicalSource, canonicalTarget, copyField } from '../../activities/migration/values';
+import { parseChecks, parseCreateIndex, splitTopLevel } from '../../activities/sqlite/sql-text';
+
+describe('COPY text encoding', () => {
+  it.each([
+    ['text', 'tab\there\nnew\\line\r', 'tab\\there\\nnew\\\\line\\r'],
+    ['text', '\\.', '\\\\.'],
+    ['text', '', ''],
+    ['text', null, '\\N'],
+    ['bigint', 9223372036854775807n, '9223372036854775807'],
+    ['boolean', 1n, 't'],
+    ['boolean', 'false', 'f'],
+    ['double', -0, '-0'],
+    ['double', 1e308, '1e+308'],
+    ['double', 0.1, '0.1'],
+    ['double', Infinity, 'Infinity'],
+    ['bytea', Buffer.from([0, 1, 254]), '\\\\x0001fe'],
+    ['timestamptz', '2025-06-01 12:00:00', '2025-06-01 12:00:00.000000+00'],
+    ['timestamptz', '2025-06-01T12:00:00.123456-02:30', '2025-06-01 14:30:00.123456+00'],
+  ] as const)('%s %j → %j', (kind, value, field) => expect(copyField(kind, value as never)).toBe(field));
+});
+
+describe('canonical values agree across spellings', () => {
+  it.each([
+    ['numeric', '1e21', '1000000000000000000000'],
+    ['numeric', '0.10', '0.1000'],
+    ['double', '0.30000000000000004', '0.30000000000000004'],
+    ['jsonb', '{"b": [1, 2], "a": {"y": 1, "x": null}}', '{"a": {"x": null, "y": 1}, "b": [1, 2]}'],
+    ['timestamptz', '2025-01-01 00:00:00', '2025-01-01 00:00:00+00'],
+    ['timestamptz', '2025-01-01T02:00:00+02:00', '2025-01-01 00:00:00+00'],
+    ['bytea', Buffer.from('hi'), '\\x6869'],
+    ['boolean', 1n, 'true'],
+  ] as const)('%s: source %j ≡ target %j', (kind, source, target) => {
+    expect(canonicalSource(kind, source as never)).toBe(canonicalTarget(kind, target));
+  });
+
+  it('keeps what differs different', () => {
+    expect(canonicalDecimal('1.5')).not.toBe(canonicalDecimal('15'));
+    expect(canonicalSource('text', 'a ')).not.toBe(canonicalTarget('text', 'a'));
+    expect(canonicalSource('double', -0)).not.toBe(canonicalTarget('double', '0'));
+  });
+});
+
+describe('RowDigest', () => {
+  it('is order-independent and sensitive to duplicates, NULL vs empty, and field boundaries', () => {
+    const digest = (rows: (string | null)[][]) => {
+      const d = new RowDigest();
+      rows.forEach((r) => d.add(r));
+      return d.value;
+    };
+    expect(
+      digest([
+        ['1', 'a'],
+        ['2', 'b'],
+      ]),
+    ).toBe(
+      digest([
+        ['2', 'b'],
+        ['1', 'a'],
+      ]),
+    );
+    expect(digest([['1', 'a']])).not.toBe(
+      digest([
+        ['1', 'a'],
+        ['1', 'a'],
+      ]),
+    );
+    expect(digest([['1', null]])).not.toBe(digest([['1', '']]));
+    expect(digest([['ab', 'c']])).not.toBe(digest([['a', 'bc']]));
+    expect(digest([])).toBe('0:0000000000000000');
+  });
+});
+
+describe('timestamps', () => {
+  it.each([
+    ['2025-02-30 00:00:00'],
+    ['0000-00-00 00:00:00'],
+    ['2025-13-01'],
+    ['12:00:00'],
+    ['1627303906'],
+    ['2025-01-01 24:00:00'],
+    ['yesterday'],
+  ])('rejects %s', (text) => expect(parseTimestamp(text)).toBeNull());
+
+  it('parses and formats exactly, microseconds included', () => {
+    const ts = parseTimestamp('1999-12-31 23:59:59.999999');
+    expect(ts).toMatchObject({ naive: true, dateOnly: false });
+    expect(formatUtcMicros(ts?.epochMicros ?? 0n)).toBe('1999-12-31 23:59:59.999999+00');
+    expect(parseTimestamp('2024-02-29')).toMatchObject({ dateOnly: true });
+    expect(parseTimestamp('2025-01-01T00:00:00Z')).toMatchObject({ naive: false, epochMicros: 1735689600000000n });
+  });
+});
+
+describe('defaults', () => {
+  it.each([
+    ['CURRENT_TIMESTAMP', 'timestamptz', 'now()'],
+    ["(datetime('now'))", 'timestamptz', 'now()'],
+    ['CURRENT_TIMESTAMP', 'text', "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"],
+    ['1', 'boolean', 'true'],
+    ["'f'", 'boolean', 'false'],
+    ['-1', 'bigint', '-1'],
+    ['\'"0"\'', 'text', '\'"0"\''],
+    ["'{}'", 'jsonb', "'{}'::jsonb"],
+    ["''", 'text', "''"],
+    ['NULL', 'text', null],
+    ["'it''s'", 'text', "'it''s'"],
+  ] as const)('%s (%s) → %s', (sqlite, kind, pg) => {
+    expect(translateDefault(sqlite, kind)).toEqual({ sql: pg });
+  });
+
+  it.each([
+    ["strftime('%s','now')", 'bigint'],
+    ["'toto'", 'bigint'],
+    ['CURRENT_TIMESTAMP', 'bigint'],
+    ["x'00'", 'bytea'],
+  ] as const)('%s (%s) is reported, not guessed', (sqlite, kind) => {
+    const out = translateDefault(sqlite, kind);
+    expect(out.sql).toBeNull();
+    expect(out.warning).toContain('without a default');
+  });
+});
+
+describe('SQL text readers', () => {
+  it('reads index keys and partial WHERE, skipping quotes and nested parentheses', () => {
+    expect(
+      parseCreateIndex(
+        'CREATE UNIQUE INDEX "i on" ON "t" (lower("a,b"), substr(c, 1, 2) DESC) WHERE "x" = \'(ON)\' AND y IN (1,2)',
+      ),
+    ).toEqual({
+      keys: ['lower("a,b")', 'substr(c, 1, 2) DESC'],
+      where: '"x" = \'(ON)\' AND y IN (1,2)',
+    });
+    expect(splitTopLevel("a, 'b,c', f(d, e)")).toEqual(['a', "'b,c'", 'f(d, e)']);
+  });
+
+  it('finds every CHECK, not CHECKs inside strings or names', () => {
+    const sql = `CREATE TABLE t (a INT CHECK (a > 0), "check" TEXT DEFAULT 'CHECK (no)', b INT, CHECK (b BETWEEN 1 AND (a + 5)))`;
+    expect(parseChecks(sql)).toEqual(['a > 0', 'b BETWEEN 1 AND (a + 5)']);
+  });
+});
+
+describe('names, chunks, boolean rewrites', () => {
+  it('keeps names within 63 bytes, distinct after truncation', () => {
+    const long1 = `${'é'.repeat(40)}_one`;
+    const long2 = `${'é'.repeat(40)}_two`;
+    expect(Buffer.byteLength(fitName(long1))).toBeLessThanOrEqual(63);
+    expect(fitName(long1)).not.toBe(fitName(long2));
+    expect(fitName('short')).toBe('short');
+    expect(qi('we"ird')).toBe('"we""ird"');
+  });
+
+  it('splits rowid ranges into contiguous chunks covering everything', () => {
+    const chunks = planChunks({ rowCount: 10, rowidRange: { min: '5', max: '104' } }, 3);
+    expect(chunks[0]).toEqual({ index: 0, from: '5', to: '29' });
+    expect(chunks.at(-1)?.to).toBe('104');
+    for (let i = 1; i < chunks.length; i++)
+      expect(BigInt(chunks[i]?.from ?? 0)).toBe(BigInt(chunks[i - 1]?.to ?? 0) + 1n);
+    expect(planChunks({ rowCount: 10, rowidRange: null }, 3)).toEqual([{ index: 0 }]);
+  });
+
+  it('rewrites boolean comparisons with 0/1 only for boolean columns', () => {
+    expect(
+      rewriteBooleanComparisons('WHERE active = 1 AND "deleted" != 0 AND n = 1 AND active_count = 0', [
+        'active',
+        'deleted',
+      ]),
+    ).toBe('WHERE active = true AND "deleted" = true AND n = 1 AND active_count = 0');
+  });
+});
