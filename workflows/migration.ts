@@ -74,7 +74,15 @@ export const finalizeSignal = defineSignal('finalize');
 
 const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 };
 const quick = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry });
-const long = proxyActivities<Activities>({ startToCloseTimeout: '4 hours', heartbeatTimeout: '2 minutes', retry });
+// Import, index, verify and backup heartbeat at least every 5 s: a worker that dies is noticed in 20 s and
+// the step retried elsewhere (chunks are idempotent). Export profiles a table in one synchronous query, so
+// its heartbeats can be minutes apart.
+const long = proxyActivities<Activities>({ startToCloseTimeout: '4 hours', heartbeatTimeout: '20 seconds', retry });
+const profiling = proxyActivities<Activities>({
+  startToCloseTimeout: '4 hours',
+  heartbeatTimeout: '10 minutes',
+  retry,
+});
 // Compensations must get through: more attempts, and they run in a non-cancellable scope.
 const undo = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
@@ -184,7 +192,7 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
       backupPath = backup.backupPath;
 
       plan = await step('export', 'discovering the schema and profiling the data', () =>
-        long.migrationExport({
+        profiling.migrationExport({
           backupPath,
           options: {
             tables: input.tables,

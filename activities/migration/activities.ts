@@ -23,6 +23,16 @@ export interface ExportOptions {
   chunkRows: number;
 }
 
+/** Heartbeats every 5 s while `body` runs (between the step's own progress heartbeats, e.g. during CREATE INDEX). */
+async function keepAlive<T>(details: Record<string, unknown>, body: () => Promise<T>): Promise<T> {
+  const timer = setInterval(() => heartbeat(details), 5_000);
+  try {
+    return await body();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 /** Builds the migration activities around the worker's shared dependencies. */
 export function createMigrationActivities({ config, connections }: ActivityDeps) {
   const postgres = (ref: string) => {
@@ -62,17 +72,19 @@ export function createMigrationActivities({ config, connections }: ActivityDeps)
       target: string;
       schema: string;
     }): Promise<SourceBackup & { targetDump: string | null; runDir: string }> {
-      return withFailureMapping('migrationBackup', async () => {
-        const dir = runDir();
-        const backup = await backupSqlite(input.sourcePath, dir);
-        const { pool, target } = postgres(input.target);
-        let targetDump: string | null = null;
-        if (await schemaExists(pool, input.schema)) {
-          targetDump = join(dir, `target-${input.schema}.dump`);
-          await dumpSchema(target.url ?? '', input.schema, targetDump);
-        }
-        return { ...backup, targetDump, runDir: dir };
-      });
+      return withFailureMapping('migrationBackup', () =>
+        keepAlive({ step: 'backup' }, async () => {
+          const dir = runDir();
+          const backup = await backupSqlite(input.sourcePath, dir);
+          const { pool, target } = postgres(input.target);
+          let targetDump: string | null = null;
+          if (await schemaExists(pool, input.schema)) {
+            targetDump = join(dir, `target-${input.schema}.dump`);
+            await dumpSchema(target.url ?? '', input.schema, targetDump);
+          }
+          return { ...backup, targetDump, runDir: dir };
+        }),
+      );
     },
 
     /** Discovery, profiling and the plan, read from the backup copy. */
@@ -111,14 +123,21 @@ export function createMigrationActivities({ config, connections }: ActivityDeps)
       chunk: ChunkPlan;
     }): Promise<{ rows: number; skipped: boolean }> {
       return withFailureMapping(`migrationImportChunk ${input.table.name}#${input.chunk.index}`, () =>
-        importChunk(
-          postgres(input.target).pool,
-          input.staging,
-          input.backupPath,
-          input.table,
-          input.chunk,
-          (rowsDone) =>
-            heartbeat({ table: input.table.name, chunk: input.chunk.index, rowsDone, rowsTotal: input.table.rowCount }),
+        keepAlive({ table: input.table.name, chunk: input.chunk.index }, () =>
+          importChunk(
+            postgres(input.target).pool,
+            input.staging,
+            input.backupPath,
+            input.table,
+            input.chunk,
+            (rowsDone) =>
+              heartbeat({
+                table: input.table.name,
+                chunk: input.chunk.index,
+                rowsDone,
+                rowsTotal: input.table.rowCount,
+              }),
+          ),
         ),
       );
     },
@@ -126,14 +145,18 @@ export function createMigrationActivities({ config, connections }: ActivityDeps)
     /** Keys, indexes, checks, trigger, sequence of one table. */
     async migrationBuildTable(input: { target: string; staging: string; table: TablePlan }): Promise<BuildOutcome> {
       return withFailureMapping(`migrationBuildTable ${input.table.name}`, () =>
-        buildTableObjects(postgres(input.target).pool, input.staging, input.table),
+        keepAlive({ step: 'index', table: input.table.name }, () =>
+          buildTableObjects(postgres(input.target).pool, input.staging, input.table),
+        ),
       );
     },
 
     /** Foreign keys and views. */
     async migrationBuildSchema(input: { target: string; staging: string; plan: MigrationPlan }): Promise<BuildOutcome> {
       return withFailureMapping('migrationBuildSchema', () =>
-        buildSchemaObjects(postgres(input.target).pool, input.staging, input.plan),
+        keepAlive({ step: 'foreign keys and views' }, () =>
+          buildSchemaObjects(postgres(input.target).pool, input.staging, input.plan),
+        ),
       );
     },
 
@@ -145,8 +168,10 @@ export function createMigrationActivities({ config, connections }: ActivityDeps)
       table: TablePlan;
     }): Promise<TableVerification> {
       return withFailureMapping(`migrationVerifyTable ${input.table.name}`, () =>
-        verifyTable(postgres(input.target).pool, input.staging, input.backupPath, input.table, (rowsDone) =>
-          heartbeat({ step: 'verify', table: input.table.name, rowsDone, rowsTotal: input.table.rowCount }),
+        keepAlive({ step: 'verify', table: input.table.name }, () =>
+          verifyTable(postgres(input.target).pool, input.staging, input.backupPath, input.table, (rowsDone) =>
+            heartbeat({ step: 'verify', table: input.table.name, rowsDone, rowsTotal: input.table.rowCount }),
+          ),
         ),
       );
     },
