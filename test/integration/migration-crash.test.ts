@@ -99,4 +99,31 @@ describe('migration survives a worker killed during import', () => {
       expect(timedOut > 0 || retried).toBe(true);
     },
   );
+
+  it(
+    'a rollback signal during import cancels the running chunks and drops staging: the target is as before',
+    { timeout: 120_000 },
+    async () => {
+      const source = join(db.dir, 'rollback.db');
+      createHelloAgentsDb(source, { users: 3_000 });
+      await db.query("CREATE SCHEMA during; CREATE TABLE during.t (v text); INSERT INTO during.t VALUES ('before')");
+      startWorker();
+      const handle = await startMigration(t, {
+        source,
+        target: db.url,
+        schema: 'during',
+        chunkRows: 2_000,
+        concurrency: 2,
+      });
+      await expect
+        .poll(async () => (await handle.query<Progress>('progress')).done ?? 0, { timeout: 60_000, interval: 20 })
+        .toBeGreaterThan(0);
+      expect((await handle.query<Progress>('progress')).phase).toBe('import');
+      await handle.signal('rollback', { reason: 'stop the import' });
+      const result = (await handle.result()) as MigrationResult;
+      expect(result).toMatchObject({ status: 'rolled_back', rollbackReason: 'stop the import' });
+      expect((await db.schemas()).filter((x) => x.startsWith('during'))).toEqual(['during']);
+      expect(await db.query('SELECT v FROM during.t')).toEqual([{ v: 'before' }]);
+    },
+  );
 });
