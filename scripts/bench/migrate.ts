@@ -1,0 +1,213 @@
+/**
+ * `npm run bench:migrate -- --users N`: migrates a generated HelloAgents database (~37·N rows) with dbops and,
+ * in the same run on the same data, with two baselines — pgloader (Debian package; the expression index
+ * is dropped from its copy, it crashes on those) and the raw bound (parallel COPY of pre-made text into
+ * bare tables, then the same keys and indexes). Prints wall times, rows/s, MB/s, the worker's peak RSS and
+ * the ratios. A benchmark, not a test: it asserts nothing.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { temporal } from '@temporalio/proto';
+import { exportPlan } from '../../activities/migration/export-source';
+import { chunkQuery } from '../../activities/migration/import-chunk';
+import { createTableSql, indexSql } from '../../activities/migration/ddl';
+import { qi } from '../../activities/migration/names';
+import { copyField, type SqliteValue } from '../../activities/migration/values';
+import { loadConfig } from '../../config/load';
+import type { MigrationResult } from '../../workflows/migration';
+import { connectClient } from '../cli/temporal-client';
+import { createHelloAgentsDb } from '../sample/helloagents';
+import { PATHS } from '../stack/paths';
+
+const ADMIN = 'postgres://root@127.0.0.1:5432/postgres';
+const users = Number(process.argv[process.argv.indexOf('--users') + 1] ?? 5000) || 5000;
+const dir = join(PATHS.state, 'bench');
+
+async function admin(sql: string): Promise<void> {
+  const client = new pg.Client(ADMIN);
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+async function freshDatabase(name: string): Promise<string> {
+  await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await admin(`CREATE DATABASE ${name}`);
+  return `postgres://root@127.0.0.1:5432/${name}`;
+}
+
+async function timed<T>(body: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const started = performance.now();
+  const value = await body();
+  return { ms: performance.now() - started, value };
+}
+
+/** dbops on its own worker process (so its peak RSS is the worker's alone). */
+async function runDbops(source: string): Promise<{ ms: number; rssMb: number; result: MigrationResult }> {
+  const url = await freshDatabase('bench_dbops');
+  const taskQueue = `bench-${process.pid}`;
+  const worker = spawn(process.execPath, [join(PATHS.root, 'dist', 'workers', 'main.js')], {
+    env: {
+      ...process.env,
+      DBOPS_TASK_QUEUE: taskQueue,
+      DBOPS_ARTIFACT_DIR: join(dir, 'artifacts'),
+      DBOPS_LOG_LEVEL: 'WARN',
+    },
+    stdio: 'inherit',
+  });
+  const config = loadConfig();
+  const { client, close } = await connectClient(config);
+  try {
+    for (let i = 0; ; i++) {
+      const { pollers } = await client.connection.workflowService.describeTaskQueue({
+        namespace: config.temporal.namespace,
+        taskQueue: { name: taskQueue },
+        taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+      });
+      if ((pollers ?? []).length > 0) break;
+      if (i > 600) throw new Error('bench worker did not start');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const { ms, value } = await timed(async () => {
+      const handle = await client.workflow.start('migrateSqliteToPostgres', {
+        workflowId: `bench-migrate-${users}-${Date.now()}`,
+        taskQueue,
+        args: [{ source, target: url, schema: 'public', rollbackWindowMinutes: 0 }],
+      });
+      return (await handle.result()) as MigrationResult;
+    });
+    const status = readFileSync(`/proc/${worker.pid}/status`, 'utf8');
+    const rssMb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+    return { ms, rssMb, result: value };
+  } finally {
+    await close();
+    worker.kill('SIGTERM');
+    await once(worker, 'exit');
+  }
+}
+
+/** pgloader 3.6.9 on a copy without the expression index. */
+async function runPgloader(source: string): Promise<number | null> {
+  if (spawnSync('pgloader', ['--version']).status !== 0) {
+    process.stderr.write('pgloader not found (apt-get install pgloader): skipping that baseline\n');
+    return null;
+  }
+  const copy = join(dir, 'pgloader-source.db');
+  rmSync(copy, { force: true });
+  const db = new Database(source, { readonly: true });
+  await db.backup(copy);
+  db.close();
+  const writable = new Database(copy);
+  writable.exec('DROP INDEX IF EXISTS users_email_lower');
+  writable.close();
+  const url = await freshDatabase('bench_pgloader');
+  const load = join(dir, 'bench.load');
+  writeFileSync(
+    load,
+    `LOAD DATABASE FROM sqlite://${copy} INTO ${url} WITH include drop, create tables, create indexes, reset sequences;\n`,
+  );
+  const { ms } = await timed(async () => {
+    const child = spawn('pgloader', ['--quiet', load], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const [code] = (await once(child, 'exit')) as [number];
+    if (code !== 0) throw new Error(`pgloader exited ${code}`);
+  });
+  return ms;
+}
+
+/** The raw bound: COPY text made beforehand (not timed), then parallel COPY + the same keys and indexes. */
+async function runRaw(source: string): Promise<number> {
+  const { plan } = exportPlan(source, { strict: false, chunkRows: 10_000_000 });
+  const files = new Map<string, string>();
+  const sqlite = new Database(source, { readonly: true });
+  for (const table of plan.tables) {
+    const path = join(dir, `raw-${table.name}.copy`);
+    const statement = sqlite
+      .prepare(chunkQuery(table, { index: 0 }).sql)
+      .raw(true)
+      .safeIntegers(true);
+    const lines: string[] = [];
+    for (const row of statement.iterate() as IterableIterator<SqliteValue[]>)
+      lines.push(row.map((v, i) => copyField(table.columns[i]?.kind ?? 'text', v)).join('\t'));
+    writeFileSync(path, lines.length ? `${lines.join('\n')}\n` : '');
+    files.set(table.name, path);
+  }
+  sqlite.close();
+  const url = await freshDatabase('bench_raw');
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  try {
+    for (const table of plan.tables) await pool.query(createTableSql('public', table));
+    const { ms } = await timed(async () => {
+      await Promise.all(
+        plan.tables.map(async (table) => {
+          const client = await pool.connect();
+          try {
+            const columns = table.columns.map((c) => qi(c.name)).join(', ');
+            await pipeline(
+              createReadStream(files.get(table.name) ?? ''),
+              client.query(copyFrom(`COPY public.${qi(table.name)} (${columns}) FROM STDIN`)),
+            );
+          } finally {
+            client.release();
+          }
+        }),
+      );
+      await Promise.all(
+        plan.tables.map(async (table) => {
+          for (const index of table.indexes) await pool.query(indexSql('public', table.name, index));
+        }),
+      );
+    });
+    return ms;
+  } finally {
+    await pool.end();
+  }
+}
+
+async function main(): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const source = join(dir, `helloagents-${users}.db`);
+  if (!existsSync(source)) createHelloAgentsDb(source, { users });
+  const rows = 37 * users;
+  const mb = statSync(source).size / 1024 / 1024;
+  process.stdout.write(`source ${source}: ~${rows} rows, ${mb.toFixed(1)} MB\n`);
+
+  const dbops = await runDbops(source);
+  if (dbops.result.status !== 'completed' || !dbops.result.tables.every((t) => t.match))
+    throw new Error('dbops run did not verify');
+  const pgloaderMs = await runPgloader(source);
+  const rawMs = await runRaw(source);
+
+  const line = (name: string, ms: number | null): string =>
+    ms === null
+      ? `  ${name.padEnd(22)} skipped`
+      : `  ${name.padEnd(22)} ${(ms / 1000).toFixed(2).padStart(8)} s  ${Math.round(rows / (ms / 1000))
+          .toString()
+          .padStart(9)} rows/s  ${(mb / (ms / 1000)).toFixed(1).padStart(7)} MB/s`;
+  process.stdout.write(`\nwall time (N = ${users} users)\n`);
+  process.stdout.write(
+    `${line('dbops (incl. verify)', dbops.ms)}\n${line('pgloader 3.6.9', pgloaderMs)}\n${line('raw COPY + indexes', rawMs)}\n`,
+  );
+  process.stdout.write(
+    `\ndbops steps (ms): ${Object.entries(dbops.result.timingsMs)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}\n`,
+  );
+  process.stdout.write(`dbops worker peak RSS: ${dbops.rssMb.toFixed(0)} MB (target ≤ 300 MB)\n`);
+  if (pgloaderMs !== null)
+    process.stdout.write(`ratio dbops / pgloader: ${(dbops.ms / pgloaderMs).toFixed(2)} (target ≤ 0.5)\n`);
+  process.stdout.write(`ratio dbops / raw bound: ${(dbops.ms / rawMs).toFixed(2)} (target ≤ 1.5)\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:migrate: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
