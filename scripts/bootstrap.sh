@@ -34,3 +34,4 @@ fi
 
 say "compiling TypeScript…"
 npx --no-install tsc -p tsconfig.build.json
+node dist/scripts/bundle-workflows.js

@@ -2,7 +2,7 @@
  * Builds the dbops worker: every workflow and activity on one task queue, activities from the factory,
  * pools owned by the worker. Used by `npm run worker` and by the integration tests.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
@@ -26,10 +26,27 @@ export interface DbopsWorker {
   close(): Promise<void>;
 }
 
+/** The pre-built workflow bundle (`npm run build` writes it; see scripts/bundle-workflows.ts). */
+export const WORKFLOW_BUNDLE = join(__dirname, '..', 'workflow-bundle.js');
+
+/** The pre-built bundle when it is at least as new as the compiled code, else undefined (bundle at start). */
+function prebuiltBundle(): WorkerOptions['workflowBundle'] {
+  const buildInfo = join(__dirname, '..', '.tsbuildinfo');
+  if (!existsSync(WORKFLOW_BUNDLE) || !existsSync(buildInfo)) return undefined;
+  return statSync(WORKFLOW_BUNDLE).mtimeMs >= statSync(buildInfo).mtimeMs ? { codePath: WORKFLOW_BUNDLE } : undefined;
+}
+
 /** The entry file of the workflows, as TypeScript source (tests, tsx) or compiled JavaScript (dist/). */
 export function workflowsEntry(): string {
   const base = join(__dirname, '..', 'workflows', 'index');
   return existsSync(`${base}.ts`) ? `${base}.ts` : `${base}.js`;
+}
+
+function workflowSource(
+  given: WorkerOptions['workflowBundle'],
+): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  const bundle = given ?? prebuiltBundle();
+  return bundle ? { workflowBundle: bundle } : { workflowsPath: workflowsEntry() };
 }
 
 /** Creates the worker; nothing connects to a database until an activity needs it. */
@@ -42,7 +59,7 @@ export async function createDbopsWorker(options: CreateWorkerOptions): Promise<D
       connection: options.connection,
       namespace: config.temporal.namespace,
       taskQueue: options.taskQueue ?? config.temporal.taskQueue,
-      ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsEntry() }),
+      ...workflowSource(options.workflowBundle),
       activities,
       maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
       // Default is 0: SIGTERM would cancel running activities at once. Give them time to finish a chunk.

@@ -39,13 +39,8 @@ export interface ColumnProfile {
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-/** Registers the helper functions the profile query uses (on a connection the caller owns). */
+/** Registers the profiling aggregate and helper on a connection the caller owns. */
 export function registerProfileFunctions(db: Database.Database): void {
-  db.function('dbops_json_container', { deterministic: true }, (text: unknown) => (isJsonContainer(text) ? 1 : 0));
-  db.function('dbops_ts_kind', { deterministic: true }, (text: unknown) => {
-    const parsed = typeof text === 'string' ? parseTimestamp(text) : null;
-    return parsed === null ? 0 : parsed.dateOnly ? 2 : parsed.naive ? 1 : 3;
-  });
   db.function('dbops_utf8_ok', { deterministic: true }, (bytes: unknown) => {
     try {
       decoder.decode(bytes as Buffer);
@@ -54,38 +49,105 @@ export function registerProfileFunctions(db: Database.Database): void {
       return 0;
     }
   });
+  // One JS call per value computes every count (SQLite would re-evaluate a scalar UDF per reference).
+  db.aggregate<Accumulator>('dbops_profile', {
+    deterministic: true,
+    safeIntegers: true,
+    start: () => ({ ...emptyCounts(), min: null, max: null }),
+    step: ((acc: Accumulator, type: string, value: unknown) => {
+      profileValue(acc, type, value);
+    }) as never,
+    result: (acc: Accumulator) =>
+      JSON.stringify({ ...acc, min: acc.min?.toString() ?? null, max: acc.max?.toString() ?? null }),
+  });
+}
+
+type Counts = Omit<ColumnProfile, 'intMin' | 'intMax' | 'badRowKeys'>;
+interface Accumulator extends Counts {
+  min: bigint | null;
+  max: bigint | null;
+}
+
+function emptyCounts(): Counts {
+  return {
+    nulls: 0,
+    integers: 0,
+    reals: 0,
+    texts: 0,
+    blobs: 0,
+    intsNot01: 0,
+    textBooleans: 0,
+    jsonContainers: 0,
+    timestamps: 0,
+    dates: 0,
+    zonedTimestamps: 0,
+    nulTexts: 0,
+    invalidUtf8: 0,
+    maxTextChars: 0,
+  };
+}
+
+/** Adds one value (`type` is SQLite's typeof(); text arrives as its raw bytes). */
+export function profileValue(acc: Accumulator, type: string, value: unknown): void {
+  switch (type) {
+    case 'null':
+      acc.nulls++;
+      return;
+    case 'integer': {
+      acc.integers++;
+      const v = BigInt(value as bigint);
+      if (acc.min === null || v < acc.min) acc.min = v;
+      if (acc.max === null || v > acc.max) acc.max = v;
+      if (v !== 0n && v !== 1n) acc.intsNot01++;
+      return;
+    }
+    case 'real':
+      acc.reals++;
+      return;
+    case 'blob':
+      acc.blobs++;
+      return;
+    default: {
+      acc.texts++;
+      const bytes = value as Buffer;
+      if (bytes.includes(0)) acc.nulTexts++;
+      let text: string;
+      try {
+        text = decoder.decode(bytes);
+      } catch {
+        acc.invalidUtf8++;
+        return;
+      }
+      let chars = text.length;
+      for (let i = 0; i < text.length; i++) if ((text.charCodeAt(i) & 0xfc00) === 0xd800) chars--;
+      if (chars > acc.maxTextChars) acc.maxTextChars = chars;
+      if (text.length <= 5 && /^(t|f|true|false)$/i.test(text)) acc.textBooleans++;
+      const first = text.trimStart()[0];
+      if ((first === '{' || first === '[') && isJsonContainer(text)) acc.jsonContainers++;
+      else if (first !== undefined && first >= '0' && first <= '9') {
+        const ts = parseTimestamp(text);
+        if (ts?.dateOnly) acc.dates++;
+        else if (ts) {
+          acc.timestamps++;
+          if (!ts.naive) acc.zonedTimestamps++;
+        }
+      }
+    }
+  }
 }
 
 /** One aggregate query over the table: a profile per column (generated columns excluded). */
 export function profileTable(db: Database.Database, table: SourceTable): Record<string, ColumnProfile> {
   const columns = table.columns.filter((c) => c.hidden === 0);
   if (columns.length === 0) return {};
-  const selects = columns.flatMap((c, i) => {
+  const selects = columns.map((c, i) => {
     const q = quoteIdent(c.name);
-    return [
-      `sum(typeof(${q}) = 'null') AS n${i}_null`,
-      `sum(typeof(${q}) = 'integer') AS n${i}_int`,
-      `sum(typeof(${q}) = 'real') AS n${i}_real`,
-      `sum(typeof(${q}) = 'text') AS n${i}_text`,
-      `sum(typeof(${q}) = 'blob') AS n${i}_blob`,
-      `min(CASE WHEN typeof(${q}) = 'integer' THEN ${q} END) AS n${i}_imin`,
-      `max(CASE WHEN typeof(${q}) = 'integer' THEN ${q} END) AS n${i}_imax`,
-      `sum(typeof(${q}) = 'integer' AND ${q} NOT IN (0, 1)) AS n${i}_not01`,
-      `sum(typeof(${q}) = 'text' AND lower(${q}) IN ('t', 'f', 'true', 'false')) AS n${i}_tbool`,
-      `sum(typeof(${q}) = 'text' AND dbops_json_container(${q})) AS n${i}_json`,
-      `sum(typeof(${q}) = 'text' AND dbops_ts_kind(${q}) = 1) AS n${i}_ts`,
-      `sum(typeof(${q}) = 'text' AND dbops_ts_kind(${q}) = 2) AS n${i}_date`,
-      `sum(typeof(${q}) = 'text' AND dbops_ts_kind(${q}) = 3) AS n${i}_tsz`,
-      `sum(typeof(${q}) = 'text' AND instr(CAST(${q} AS BLOB), x'00') > 0) AS n${i}_nul`,
-      `sum(typeof(${q}) = 'text' AND NOT dbops_utf8_ok(CAST(${q} AS BLOB))) AS n${i}_utf8`,
-      `max(CASE WHEN typeof(${q}) = 'text' THEN length(${q}) END) AS n${i}_len`,
-    ];
+    return `dbops_profile(typeof(${q}), CASE WHEN typeof(${q}) = 'text' THEN CAST(${q} AS BLOB) ELSE ${q} END) AS p${i}`;
   });
-  const row = db
-    .prepare(`SELECT ${selects.join(', ')} FROM ${quoteIdent(table.name)}`)
-    .safeIntegers(true)
-    .get() as Record<string, bigint | null>;
-  const num = (key: string): number => Number(row[key] ?? 0n);
+  const row = db.prepare(`SELECT ${selects.join(', ')} FROM ${quoteIdent(table.name)}`).get() as Record<
+    string,
+    string | null
+  >;
   const keyExpr = table.withoutRowid
     ? table.columns
         .filter((c) => c.pkPosition > 0)
@@ -102,29 +164,14 @@ export function profileTable(db: Database.Database, table: SourceTable): Record<
   return Object.fromEntries(
     columns.map((c, i) => {
       const q = quoteIdent(c.name);
-      const profile: ColumnProfile = {
-        nulls: num(`n${i}_null`),
-        integers: num(`n${i}_int`),
-        reals: num(`n${i}_real`),
-        texts: num(`n${i}_text`),
-        blobs: num(`n${i}_blob`),
-        intMin: row[`n${i}_imin`]?.toString() ?? null,
-        intMax: row[`n${i}_imax`]?.toString() ?? null,
-        intsNot01: num(`n${i}_not01`),
-        textBooleans: num(`n${i}_tbool`),
-        jsonContainers: num(`n${i}_json`),
-        timestamps: num(`n${i}_ts`) + num(`n${i}_tsz`),
-        dates: num(`n${i}_date`),
-        zonedTimestamps: num(`n${i}_tsz`),
-        nulTexts: num(`n${i}_nul`),
-        invalidUtf8: num(`n${i}_utf8`),
-        maxTextChars: num(`n${i}_len`),
-        badRowKeys: { nul: [], invalidUtf8: [] },
-      };
+      const acc = JSON.parse(row[`p${i}`] ?? 'null') as (Counts & { min: string | null; max: string | null }) | null;
+      const { min, max, ...counts } = acc ?? { ...emptyCounts(), min: null, max: null };
+      const profile: ColumnProfile = { ...counts, intMin: min, intMax: max, badRowKeys: { nul: [], invalidUtf8: [] } };
       if (profile.nulTexts > 0)
         profile.badRowKeys.nul = sampleKeys(`typeof(${q}) = 'text' AND instr(CAST(${q} AS BLOB), x'00') > 0`);
-      if (profile.invalidUtf8 > 0)
+      if (profile.invalidUtf8 > 0) {
         profile.badRowKeys.invalidUtf8 = sampleKeys(`typeof(${q}) = 'text' AND NOT dbops_utf8_ok(CAST(${q} AS BLOB))`);
+      }
       return [c.name, profile];
     }),
   );
