@@ -44,12 +44,6 @@ export function copyField(kind: TargetKind, value: SqliteValue): string {
 export function canonicalSource(kind: TargetKind, value: SqliteValue): string | null {
   if (value === null) return null;
   switch (kind) {
-    case 'bigint':
-      return String(value);
-    case 'boolean':
-      return toBoolean(value) ? 't' : 'f';
-    case 'double':
-      return formatDouble(Number(value));
     case 'numeric':
       return canonicalDecimal(typeof value === 'number' ? formatDouble(value) : String(value));
     case 'text':
@@ -58,10 +52,11 @@ export function canonicalSource(kind: TargetKind, value: SqliteValue): string | 
       return canonicalJson(String(value));
     case 'timestamptz':
       return mustParse(value).epochMicros.toString();
-    case 'date':
-      return String(value).trim();
     case 'bytea':
       return (Buffer.isBuffer(value) ? value : Buffer.from(String(value), 'utf8')).toString('hex');
+    default:
+      // bigint, boolean, double and date: the COPY spelling is already canonical.
+      return copyField(kind, value);
   }
 }
 

@@ -62,13 +62,15 @@ export function registerProfileFunctions(db: Database.Database): void {
   });
 }
 
-type Counts = Omit<ColumnProfile, 'intMin' | 'intMax' | 'badRowKeys'>;
+/** The counters of a profile. */
+export type Counts = Omit<ColumnProfile, 'intMin' | 'intMax' | 'badRowKeys'>;
 interface Accumulator extends Counts {
   min: bigint | null;
   max: bigint | null;
 }
 
-function emptyCounts(): Counts {
+/** All-zero counts (exported for tests that build profiles by hand). */
+export function emptyCounts(): Counts {
   return {
     nulls: 0,
     integers: 0,

@@ -4,25 +4,36 @@
  * parentheses. Pure.
  */
 
-/** Splits `text` at top-level occurrences of `separator` (outside quotes and parentheses). */
-export function splitTopLevel(text: string, separator = ','): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let start = 0;
-  for (let i = 0; i < text.length; i++) {
+/**
+ * Calls `visit(i, ch)` for each character of `text` from `from` that is outside quotes (string literals,
+ * "identifiers", `backticks`, [brackets]); stops early when `visit` returns true and returns that index.
+ */
+function scanOutsideQuotes(text: string, from: number, visit: (i: number, ch: string) => boolean | void): number {
+  for (let i = from; i < text.length; i++) {
     const ch = text[i] as string;
     const close = closingQuote(ch);
     if (close) {
       i = skipQuoted(text, i, close);
       continue;
     }
+    if (visit(i, ch) === true) return i;
+  }
+  return -1;
+}
+
+/** Splits `text` at top-level occurrences of `separator` (outside quotes and parentheses). */
+export function splitTopLevel(text: string, separator = ','): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  scanOutsideQuotes(text, 0, (i, ch) => {
     if (ch === '(') depth++;
     else if (ch === ')') depth--;
     else if (depth === 0 && ch === separator) {
       parts.push(text.slice(start, i).trim());
       start = i + 1;
     }
-  }
+  });
   parts.push(text.slice(start).trim());
   return parts;
 }
@@ -30,17 +41,10 @@ export function splitTopLevel(text: string, separator = ','): string[] {
 /** Index of the parenthesis closing the one at `open`, or -1. */
 export function matchParen(text: string, open: number): number {
   let depth = 0;
-  for (let i = open; i < text.length; i++) {
-    const ch = text[i] as string;
-    const close = closingQuote(ch);
-    if (close) {
-      i = skipQuoted(text, i, close);
-      continue;
-    }
+  return scanOutsideQuotes(text, open, (_i, ch) => {
     if (ch === '(') depth++;
-    else if (ch === ')' && --depth === 0) return i;
-  }
-  return -1;
+    else if (ch === ')') return --depth === 0;
+  });
 }
 
 /** The key list and WHERE clause of a CREATE INDEX statement. */
@@ -86,22 +90,14 @@ export function hasAutoincrement(createTableSql: string): boolean {
 /** Position of a whole-word keyword outside quotes, or -1. */
 export function findKeyword(text: string, keyword: string, from: number): number {
   const upper = keyword.toUpperCase();
-  for (let i = from; i < text.length; i++) {
-    const ch = text[i] as string;
-    const close = closingQuote(ch);
-    if (close) {
-      i = skipQuoted(text, i, close);
-      continue;
-    }
-    if (
+  return scanOutsideQuotes(
+    text,
+    from,
+    (i) =>
       text.slice(i, i + upper.length).toUpperCase() === upper &&
       !isWordChar(text[i - 1]) &&
-      !isWordChar(text[i + upper.length])
-    ) {
-      return i;
-    }
-  }
-  return -1;
+      !isWordChar(text[i + upper.length]),
+  );
 }
 
 function closingQuote(ch: string): string | undefined {

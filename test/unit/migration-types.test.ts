@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { affinityOf, chooseType } from '../../activities/migration/choose-type';
-import type { ColumnProfile } from '../../activities/sqlite/profile-columns';
+import { type ColumnProfile, emptyCounts } from '../../activities/sqlite/profile-columns';
 import type { SourceColumn } from '../../activities/sqlite/source-schema';
 
 const column = (declaredType: string, name = 'c'): SourceColumn => ({
@@ -12,22 +12,9 @@ const column = (declaredType: string, name = 'c'): SourceColumn => ({
   hidden: 0,
 });
 const profile = (p: Partial<ColumnProfile>): ColumnProfile => ({
-  nulls: 0,
-  integers: 0,
-  reals: 0,
-  texts: 0,
-  blobs: 0,
+  ...emptyCounts(),
   intMin: null,
   intMax: null,
-  intsNot01: 0,
-  textBooleans: 0,
-  jsonContainers: 0,
-  timestamps: 0,
-  dates: 0,
-  zonedTimestamps: 0,
-  nulTexts: 0,
-  invalidUtf8: 0,
-  maxTextChars: 0,
   badRowKeys: { nul: [], invalidUtf8: [] },
   ...p,
 });
