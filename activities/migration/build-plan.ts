@@ -34,14 +34,20 @@ export function buildPlan(
         `table "${name}" (from --tables/--exclude) does not exist in the source; tables: ${[...known].join(', ')}`,
       );
   }
-  const selected = schema.tables.filter(
-    (t) =>
-      (options.tables === undefined || options.tables.length === 0 || options.tables.includes(t.name)) &&
-      !(options.exclude ?? []).includes(t.name),
-  );
+  const selectedTables = schema.tables.filter((t) => selected(t.name, options));
+  for (const table of selectedTables) {
+    const long = [table.name, ...table.columns.map((c) => c.name)].filter((n) => Buffer.byteLength(n) > 63);
+    if (long.length > 0) {
+      plan.fatal.push(
+        `table "${table.name}": ${long.map((n) => `"${n}"`).join(', ')} ${long.length === 1 ? 'is' : 'are'} longer than 63 bytes, ` +
+          'which PostgreSQL would truncate (and two names could collide): rename in the source, or leave the table out with --exclude',
+      );
+    }
+  }
   const usedNames = new Set<string>();
-  for (const table of selected)
-    plan.tables.push(planTable(table, profiles[table.name] ?? {}, options, plan, usedNames, selected));
+  for (const table of selectedTables) {
+    plan.tables.push(planTable(table, profiles[table.name] ?? {}, options, plan, usedNames, selectedTables));
+  }
   for (const trigger of schema.triggers) {
     plan.notMigrated.push({
       kind: 'trigger',
@@ -57,6 +63,11 @@ export function buildPlan(
     });
   }
   return plan;
+}
+
+function selected(name: string, options: PlanOptions): boolean {
+  const only = options.tables ?? [];
+  return (only.length === 0 || only.includes(name)) && !(options.exclude ?? []).includes(name);
 }
 
 function planTable(

@@ -21,7 +21,7 @@ export function exportPlan(
     const schema = discoverSchema(db);
     const profiles: Parameters<typeof buildPlan>[1] = {};
     schema.tables.forEach((table, i) => {
-      profiles[table.name] = profileTable(db, table);
+      profiles[table.name] = profileTable(db, table, schema.encoding);
       onTable(table.name, i + 1, schema.tables.length);
     });
     return { plan: buildPlan(schema, profiles, { ...options, orphans: findOrphans(db, schema) }), schema };

@@ -12,7 +12,10 @@ export type SqliteValue = null | bigint | number | string | Buffer;
 /** How to SELECT a column for its kind: text and bytea go through SQLite's own CAST. */
 export function selectExpression(quotedColumn: string, kind: TargetKind): string {
   if (kind === 'text') return `CAST(${quotedColumn} AS TEXT)`;
-  if (kind === 'bytea') return `CAST(${quotedColumn} AS BLOB)`;
+  // Text goes through as text (then UTF-8 bytes in JS), whatever the database encoding: CAST(text AS BLOB)
+  // would give UTF-16 bytes in a UTF-16 database.
+  if (kind === 'bytea')
+    return `CASE WHEN typeof(${quotedColumn}) = 'text' THEN ${quotedColumn} ELSE CAST(${quotedColumn} AS BLOB) END`;
   return quotedColumn;
 }
 

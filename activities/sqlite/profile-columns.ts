@@ -38,12 +38,20 @@ export interface ColumnProfile {
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** False when the text has a lone UTF-16 surrogate (not representable in UTF-8). */
+function wellFormed(text: string): boolean {
+  return !LONE_SURROGATE.test(text);
+}
 
 /** Registers the profiling aggregate and helper on a connection the caller owns. */
 export function registerProfileFunctions(db: Database.Database): void {
-  db.function('dbops_utf8_ok', { deterministic: true }, (bytes: unknown) => {
+  // Takes the raw bytes (UTF-8 databases) or the text (UTF-16 databases, where lone surrogates are the fault).
+  db.function('dbops_text_ok', { deterministic: true }, (value: unknown) => {
+    if (typeof value === 'string') return wellFormed(value) ? 1 : 0;
     try {
-      decoder.decode(bytes as Buffer);
+      decoder.decode(value as Buffer);
       return 1;
     } catch {
       return 0;
@@ -111,14 +119,24 @@ export function profileValue(acc: Accumulator, type: string, value: unknown): vo
       return;
     default: {
       acc.texts++;
-      const bytes = value as Buffer;
-      if (bytes.includes(0)) acc.nulTexts++;
       let text: string;
-      try {
-        text = decoder.decode(bytes);
-      } catch {
-        acc.invalidUtf8++;
-        return;
+      if (typeof value === 'string') {
+        // UTF-16 database: SQLite hands over decoded text; a lone surrogate is the invalid case.
+        text = value;
+        if (text.includes('\0')) acc.nulTexts++;
+        if (!wellFormed(text)) {
+          acc.invalidUtf8++;
+          return;
+        }
+      } else {
+        const bytes = value as Buffer;
+        if (bytes.includes(0)) acc.nulTexts++;
+        try {
+          text = decoder.decode(bytes);
+        } catch {
+          acc.invalidUtf8++;
+          return;
+        }
       }
       let chars = text.length;
       for (let i = 0; i < text.length; i++) if ((text.charCodeAt(i) & 0xfc00) === 0xd800) chars--;
@@ -139,12 +157,19 @@ export function profileValue(acc: Accumulator, type: string, value: unknown): vo
 }
 
 /** One aggregate query over the table: a profile per column (generated columns excluded). */
-export function profileTable(db: Database.Database, table: SourceTable): Record<string, ColumnProfile> {
+export function profileTable(
+  db: Database.Database,
+  table: SourceTable,
+  encoding = 'UTF-8',
+): Record<string, ColumnProfile> {
+  const utf16 = encoding.toUpperCase().startsWith('UTF-16');
+  // UTF-8 databases: read text as raw bytes (better-sqlite3 would hide invalid UTF-8 behind U+FFFD).
+  const raw = (q: string): string => (utf16 ? q : `CAST(${q} AS BLOB)`);
   const columns = table.columns.filter((c) => c.hidden === 0);
   if (columns.length === 0) return {};
   const selects = columns.map((c, i) => {
     const q = quoteIdent(c.name);
-    return `dbops_profile(typeof(${q}), CASE WHEN typeof(${q}) = 'text' THEN CAST(${q} AS BLOB) ELSE ${q} END) AS p${i}`;
+    return `dbops_profile(typeof(${q}), CASE WHEN typeof(${q}) = 'text' THEN ${raw(q)} ELSE ${q} END) AS p${i}`;
   });
   const row = db.prepare(`SELECT ${selects.join(', ')} FROM ${quoteIdent(table.name)}`).get() as Record<
     string,
@@ -170,9 +195,11 @@ export function profileTable(db: Database.Database, table: SourceTable): Record<
       const { min, max, ...counts } = acc ?? { ...emptyCounts(), min: null, max: null };
       const profile: ColumnProfile = { ...counts, intMin: min, intMax: max, badRowKeys: { nul: [], invalidUtf8: [] } };
       if (profile.nulTexts > 0)
-        profile.badRowKeys.nul = sampleKeys(`typeof(${q}) = 'text' AND instr(CAST(${q} AS BLOB), x'00') > 0`);
+        profile.badRowKeys.nul = sampleKeys(
+          `typeof(${q}) = 'text' AND ${utf16 ? `instr(${q}, char(0)) > 0` : `instr(CAST(${q} AS BLOB), x'00') > 0`}`,
+        );
       if (profile.invalidUtf8 > 0) {
-        profile.badRowKeys.invalidUtf8 = sampleKeys(`typeof(${q}) = 'text' AND NOT dbops_utf8_ok(CAST(${q} AS BLOB))`);
+        profile.badRowKeys.invalidUtf8 = sampleKeys(`typeof(${q}) = 'text' AND NOT dbops_text_ok(${raw(q)})`);
       }
       return [c.name, profile];
     }),
