@@ -54,11 +54,11 @@ describe('migration survives a worker killed during import', () => {
         target: db.url,
         schema: 'crash',
         rollbackWindowMinutes: 0,
-        chunkRows: 2_000,
+        chunkRows: 20_000, // heartbeats come every 5,000 rows: a chunk with heartbeat details is mid-copy
         concurrency: 2,
       });
 
-      // Kill once some chunks have committed and a chunk is running on the worker right now.
+      // Kill once some chunks have committed and another is in the middle of its COPY (it has heartbeated).
       await expect
         .poll(
           async () => {
@@ -67,7 +67,8 @@ describe('migration survives a worker killed during import', () => {
             const running = pending.some(
               (a) =>
                 a.activityType?.name === 'migrationImportChunk' &&
-                a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+                a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED &&
+                (a.heartbeatDetails?.payloads?.length ?? 0) > 0,
             );
             return done > 0 && running;
           },
