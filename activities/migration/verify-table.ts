@@ -24,7 +24,7 @@ export interface TableVerification {
 
 const BATCH = 5_000;
 
-/** Computes both digests; `progress` is called with rows done on each side. */
+/** Computes both digests at once (PostgreSQL produces rows while JS hashes the SQLite side); `progress` gets rows done. */
 export async function verifyTable(
   pool: pg.Pool,
   schema: string,
@@ -32,8 +32,27 @@ export async function verifyTable(
   table: TablePlan,
   progress: (rows: number) => void,
 ): Promise<TableVerification> {
+  const [source, target] = await Promise.all([
+    digestSource(backupPath, table, progress),
+    digestTarget(pool, schema, table, progress),
+  ]);
+  return {
+    table: table.name,
+    rowsSource: source.rows,
+    rowsTarget: target.rows,
+    checksumSource: source.value,
+    checksumTarget: target.value,
+    match: source.value === target.value,
+  };
+}
+
+async function digestSource(
+  backupPath: string,
+  table: TablePlan,
+  progress: (rows: number) => void,
+): Promise<RowDigest> {
   const kinds = table.columns.map((c) => c.kind);
-  const source = new RowDigest();
+  const digest = new RowDigest();
   const db = new Database(backupPath, { readonly: true, fileMustExist: true });
   try {
     const columns = table.columns.map((c) => selectExpression(quoteIdent(c.name), c.kind)).join(', ');
@@ -41,19 +60,27 @@ export async function verifyTable(
       .prepare(`SELECT ${columns} FROM ${quoteIdent(table.name)}`)
       .raw(true)
       .safeIntegers(true);
-    let n = 0;
     for (const row of statement.iterate() as IterableIterator<SqliteValue[]>) {
-      source.add(row.map((value, i) => canonicalSource(kinds[i] ?? 'text', value)));
-      if (++n % BATCH === 0) {
-        progress(n);
-        await new Promise((resolve) => setImmediate(resolve)); // let heartbeats through
+      digest.add(row.map((value, i) => canonicalSource(kinds[i] ?? 'text', value)));
+      if (digest.rows % BATCH === 0) {
+        progress(digest.rows);
+        await new Promise((resolve) => setImmediate(resolve)); // let the target side and heartbeats run
       }
     }
+    return digest;
   } finally {
     db.close();
   }
+}
 
-  const target = new RowDigest();
+async function digestTarget(
+  pool: pg.Pool,
+  schema: string,
+  table: TablePlan,
+  progress: (rows: number) => void,
+): Promise<RowDigest> {
+  const kinds = table.columns.map((c) => c.kind);
+  const digest = new RowDigest();
   const client = await pool.connect();
   try {
     await client.query("SET TimeZone = 'UTC'");
@@ -65,22 +92,15 @@ export async function verifyTable(
       for (;;) {
         const rows = (await cursor.read(BATCH)) as (string | null)[][];
         if (rows.length === 0) break;
-        for (const row of rows) target.add(row.map((text, i) => canonicalTarget(kinds[i] ?? 'text', text)));
-        progress(target.rows);
+        for (const row of rows) digest.add(row.map((text, i) => canonicalTarget(kinds[i] ?? 'text', text)));
+        progress(digest.rows);
       }
     } finally {
       await cursor.close();
     }
+    return digest;
   } finally {
     await client.query('RESET TimeZone').catch(() => undefined);
     client.release();
   }
-  return {
-    table: table.name,
-    rowsSource: source.rows,
-    rowsTarget: target.rows,
-    checksumSource: source.value,
-    checksumTarget: target.value,
-    match: source.value === target.value,
-  };
 }
