@@ -5,6 +5,7 @@
  */
 import { ApplicationFailure, type ActivityFailure } from '@temporalio/common';
 import {
+  ActivityCancellationType,
   CancellationScope,
   condition,
   defineSignal,
@@ -77,7 +78,14 @@ const quick = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', re
 // Import, index, verify and backup heartbeat at least every 5 s: a worker that dies is noticed in 20 s and
 // the step retried elsewhere (chunks are idempotent). Export profiles a table in one synchronous query, so
 // its heartbeats can be minutes apart.
-const long = proxyActivities<Activities>({ startToCloseTimeout: '4 hours', heartbeatTimeout: '20 seconds', retry });
+// On rollback the workflow waits for cancelled steps to stop (an import chunk rolls its COPY back) before
+// compensating, so DROP SCHEMA never races a transaction still writing into staging.
+const long = proxyActivities<Activities>({
+  startToCloseTimeout: '4 hours',
+  heartbeatTimeout: '20 seconds',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry,
+});
 const profiling = proxyActivities<Activities>({
   startToCloseTimeout: '4 hours',
   heartbeatTimeout: '10 minutes',

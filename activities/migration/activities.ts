@@ -1,6 +1,6 @@
 /** The migration activities: thin shells that resolve connections, heartbeat, and call the step modules. */
 import { join } from 'node:path';
-import { activityInfo, heartbeat } from '@temporalio/activity';
+import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
 import { DbopsError, ErrorCode } from '../../common/errors';
 import type { ActivityDeps } from '../deps';
 import { resolveTarget } from '../connections/resolve';
@@ -137,6 +137,7 @@ export function createMigrationActivities({ config, connections }: ActivityDeps)
                 rowsDone,
                 rowsTotal: input.table.rowCount,
               }),
+            cancellationSignal(),
           ),
         ),
       );

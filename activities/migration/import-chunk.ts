@@ -41,6 +41,7 @@ export async function importChunk(
   table: TablePlan,
   chunk: ChunkPlan,
   progress: ChunkProgress,
+  signal?: AbortSignal,
 ): Promise<{ rows: number; skipped: boolean }> {
   const client = await pool.connect();
   let db: Database.Database | undefined;
@@ -79,9 +80,12 @@ export async function importChunk(
         // Waiting for 'drain' also yields the event loop, so heartbeats and cancellation get through.
         if (!copy.write(buffer)) await once(copy, 'drain');
         buffer = '';
+        // Cancelled (rollback): stop here; the ROLLBACK below undoes this chunk before compensation runs.
+        if (signal?.aborted) throw cancelled(signal, table, chunk);
       }
       if (rows % PROGRESS_EVERY === 0) progress(rows);
     }
+    if (signal?.aborted) throw cancelled(signal, table, chunk);
     copy.end(buffer);
     await finished;
     await client.query(`INSERT INTO ${ledger} (table_name, chunk, rows) VALUES ($1, $2, $3)`, [
@@ -99,6 +103,11 @@ export async function importChunk(
     db?.close();
     client.release();
   }
+}
+
+/** The abort reason (Temporal puts its CancelledFailure there, so the attempt is reported as cancelled). */
+function cancelled(signal: AbortSignal, table: TablePlan, chunk: ChunkPlan): unknown {
+  return signal.reason ?? new Error(`import of ${table.name} chunk ${chunk.index} cancelled`);
 }
 
 /** A data error PostgreSQL raised while loading (class 22/23) will fail again: make it non-retryable. */
