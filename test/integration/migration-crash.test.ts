@@ -47,14 +47,14 @@ describe('migration survives a worker killed during import', () => {
     { timeout: 180_000 },
     async () => {
       const source = join(db.dir, 'big.db');
-      const counts = createHelloAgentsDb(source, { users: 4_000 });
+      const counts = createHelloAgentsDb(source, { users: 6_000 });
       const first = startWorker();
       const handle = await startMigration(t, {
         source,
         target: db.url,
         schema: 'crash',
         rollbackWindowMinutes: 0,
-        chunkRows: 20_000, // heartbeats come every 5,000 rows: a chunk with heartbeat details is mid-copy
+        chunkRows: 150_000, // chat_messages is one 120k-row chunk (~1 s); it heartbeats every 5,000 rows
         concurrency: 2,
       });
 
