@@ -19,6 +19,3 @@ export interface Progress {
   /** Per-step detail, e.g. the last heartbeat of each table. */
   details?: Record<string, unknown>;
 }
-
-/** Terminal phases: a workflow in one of these has finished. */
-export const TERMINAL_PHASES = ['completed', 'failed', 'rolled_back'] as const;

@@ -4,7 +4,7 @@
  * the password: it stays inside the activity and is never returned to a workflow.
  */
 import { isAbsolute, resolve } from 'node:path';
-import { type Engine, engineOfUrl, parseConnectionRef, passwordEnvVar } from '../../common/connection-ref';
+import { type Engine, engineOfUrl, parseConnectionRef } from '../../common/connection-ref';
 import { DbopsError, ErrorCode } from '../../common/errors';
 import { describeSecretFindings, findSecrets, redactUrl } from '../../common/secret-guard';
 import { connectionPassword, type DbopsConfig } from '../../config/load';
@@ -64,13 +64,6 @@ export function resolveTarget(ref: string, config: DbopsConfig, env: NodeJS.Proc
       return { label: parsed.name, engine, url: withPassword(url, connectionPassword(parsed.name, env)) };
     }
   }
-}
-
-/** The variable an operator sets for the password of `ref` (for messages). */
-export function passwordHint(ref: string, engine: Engine): string {
-  const parsed = parseConnectionRef(ref);
-  if (!('error' in parsed) && parsed.kind === 'name') return passwordEnvVar(parsed.name);
-  return URL_PASSWORD_ENV[engine] ?? 'none';
 }
 
 function passwordFromEnv(engine: Engine, env: NodeJS.ProcessEnv): string | undefined {
