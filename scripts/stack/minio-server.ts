@@ -10,13 +10,13 @@ import { ensureTool } from './tools';
 
 /** Starts MinIO unless one is running (ours, or another on the same port); pid null = not ours. */
 export async function startMinio(say: (line: string) => void): Promise<{ started: boolean; pid: number | null }> {
+  const binary = ensureTool('minio', say);
   const existing = runningPid('minio');
   if (existing !== undefined) return { started: false, pid: existing };
   if (await portOpen('127.0.0.1', 9000)) {
     say('MinIO: 127.0.0.1:9000 is already served by a process this checkout did not start; using it');
     return { started: false, pid: null };
   }
-  const binary = ensureTool('minio', say);
   mkdirSync(PATHS.minioData, { recursive: true });
   const proc = startDetached(
     'minio',

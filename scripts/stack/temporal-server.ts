@@ -13,6 +13,8 @@ export const TEMPORAL = { host: '127.0.0.1', port: 7233, uiPort: 8233, namespace
 
 /** Starts the server unless one is running (ours, or another on the same port); pid null = not ours. */
 export async function startTemporal(say: (line: string) => void): Promise<{ started: boolean; pid: number | null }> {
+  // The binary is needed even when a server already runs: the tests start their own from it.
+  const binary = ensureTool('temporal', say);
   const existing = runningPid('temporal');
   if (existing !== undefined) return { started: false, pid: existing };
   if (await portOpen(TEMPORAL.host, TEMPORAL.port)) {
@@ -21,7 +23,6 @@ export async function startTemporal(say: (line: string) => void): Promise<{ star
     );
     return { started: false, pid: null };
   }
-  const binary = ensureTool('temporal', say);
   mkdirSync(dirname(PATHS.temporalDb), { recursive: true });
   const proc = startDetached('temporal', binary, [
     'server',
