@@ -42,6 +42,10 @@ export interface MigrationInput {
   chunkRows?: number;
   /** Chunks and tables processed at once (default 4). */
   concurrency?: number;
+  /** Seed extra: a GIN index on every jsonb column. */
+  ginJsonb?: boolean;
+  /** Seed extra: GIN full-text indexes (`to_tsvector('simple', …)`) on these `table.column` text columns. */
+  fullText?: string[];
 }
 
 /** One table in the result. */
@@ -207,6 +211,8 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
             exclude: input.exclude,
             strict: input.strict ?? false,
             chunkRows: input.chunkRows ?? 50_000,
+            ginJsonb: input.ginJsonb ?? false,
+            fullText: input.fullText ?? [],
           },
         }),
       );

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
 import { DbopsError, ErrorCode } from '../../common/errors';
 import type { ActivityDeps } from '../deps';
+import { classifyDriverError } from '../connections/classify-error';
 import { resolveTarget } from '../connections/resolve';
 import { withFailureMapping } from '../failures';
 import { backupSqlite, dumpSchema, sha256File, type SourceBackup } from './backup-source';
@@ -21,6 +22,8 @@ export interface ExportOptions {
   exclude?: string[];
   strict: boolean;
   chunkRows: number;
+  ginJsonb?: boolean;
+  fullText?: string[];
 }
 
 /** Heartbeats every 5 s while `body` runs (between the step's own progress heartbeats, e.g. during CREATE INDEX). */
@@ -61,7 +64,10 @@ export function createMigrationActivities({ config, connections }: ActivityDeps)
             `source ${source.label} is a ${source.engine} connection: the source must be a SQLite file`,
           );
         const { pool, target } = postgres(input.target);
-        await pool.query('SELECT 1');
+        // Name the target in the error (the activity name would tell the operator nothing).
+        await pool.query('SELECT 1').catch((err: unknown) => {
+          throw classifyDriverError(err, `target ${target.label}`) ?? err;
+        });
         return { sourcePath: source.path, targetLabel: target.label };
       });
     },

@@ -18,6 +18,10 @@ export interface PlanOptions {
   chunkRows: number;
   /** Orphan rows per table and foreign-key index, from PRAGMA foreign_key_check. */
   orphans: Record<string, Record<number, { count: number; sample: string[] }>>;
+  /** Seed extra: a GIN index on every jsonb column. */
+  ginJsonb?: boolean;
+  /** Seed extra: GIN full-text indexes, as `table.column` (text columns). */
+  fullText?: string[];
 }
 
 /** Builds the plan; problems that must stop the run are in `fatal`. */
@@ -28,6 +32,10 @@ export function buildPlan(
 ): MigrationPlan {
   const plan: MigrationPlan = { tables: [], views: schema.views, notMigrated: [], warnings: [], fatal: [] };
   const known = new Set(schema.tables.map((t) => t.name));
+  for (const ref of options.fullText ?? []) {
+    if (!/^[^.]+\.[^.]+$/.test(ref) || !known.has(ref.split('.')[0] ?? ''))
+      plan.fatal.push(`fullText "${ref}": expected table.column of a migrated table`);
+  }
   for (const name of [...(options.tables ?? []), ...(options.exclude ?? [])]) {
     if (!known.has(name))
       plan.fatal.push(
@@ -160,6 +168,8 @@ function planTable(
     ];
   });
 
+  indexes.push(...extraIndexes(table.name, columns, options, plan, usedNames));
+
   const updatedAtColumns = columns
     .filter((c) => c.name.toLowerCase() === 'updated_at' && c.kind === 'timestamptz')
     .map((c) => c.name);
@@ -182,6 +192,51 @@ function planTable(
     checks: table.checks,
     updatedAtColumns,
   };
+}
+
+/** The optional seed extras: GIN on jsonb columns, GIN full-text on chosen text columns. */
+function extraIndexes(
+  table: string,
+  columns: ColumnPlan[],
+  options: PlanOptions,
+  plan: MigrationPlan,
+  usedNames: Set<string>,
+): IndexPlan[] {
+  const extras: IndexPlan[] = [];
+  if (options.ginJsonb) {
+    for (const c of columns.filter((col) => col.kind === 'jsonb')) {
+      extras.push({
+        name: claim(usedNames, `${table}_${c.name}_gin`),
+        sourceName: 'option ginJsonb',
+        kind: 'index',
+        unique: false,
+        keys: [qi(c.name)],
+        where: null,
+        method: 'gin',
+      });
+    }
+  }
+  for (const ref of options.fullText ?? []) {
+    const [t, col] = ref.split('.');
+    if (t !== table) continue;
+    const c = columns.find((x) => x.name === col);
+    if (!c || c.kind !== 'text') {
+      plan.fatal.push(
+        `fullText "${ref}": ${c ? `column is ${c.targetType}, not text` : 'no such column'}; give table.column of a text column`,
+      );
+      continue;
+    }
+    extras.push({
+      name: claim(usedNames, `${table}_${c.name}_fts`),
+      sourceName: 'option fullText',
+      kind: 'index',
+      unique: false,
+      keys: [`to_tsvector('simple', ${qi(c.name)})`],
+      where: null,
+      method: 'gin',
+    });
+  }
+  return extras;
 }
 
 function planIndex(table: SourceTable, index: SourceIndex, usedNames: Set<string>, plan: MigrationPlan): IndexPlan {

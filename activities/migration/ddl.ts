@@ -30,7 +30,8 @@ export function indexSql(schema: string, table: string, index: IndexPlan): strin
     return `ALTER TABLE ${target} ADD CONSTRAINT ${qi(index.name)} PRIMARY KEY (${index.keys.join(', ')})`;
   if (index.kind === 'unique_constraint')
     return `ALTER TABLE ${target} ADD CONSTRAINT ${qi(index.name)} UNIQUE (${index.keys.join(', ')})`;
-  return `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX ${qi(index.name)} ON ${target} (${index.keys.join(', ')})${index.where ? ` WHERE ${index.where}` : ''}`;
+  const method = index.method ? ` USING ${index.method}` : '';
+  return `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX ${qi(index.name)} ON ${target}${method} (${index.keys.join(', ')})${index.where ? ` WHERE ${index.where}` : ''}`;
 }
 
 /** ALTER TABLE … ADD FOREIGN KEY, NOT VALID when the source has orphan rows. */

@@ -35,6 +35,8 @@ export interface IndexPlan {
   keys: string[];
   where: string | null;
   note?: string;
+  /** Index method when not btree (the GIN seed extras). */
+  method?: 'gin';
 }
 
 /** One foreign key to add after the load. */

@@ -107,6 +107,40 @@ describe('migrateSqliteToPostgres', () => {
     expect(Number(view?.n)).toBeGreaterThan(0);
   });
 
+  it('seed extras: GIN on every jsonb column and GIN full-text on chosen text columns', async () => {
+    const result = await withWorker(() =>
+      runMigration(t, {
+        source,
+        target: db.url,
+        schema: 'extras',
+        rollbackWindowMinutes: 0,
+        ginJsonb: true,
+        fullText: ['chat_messages.content'],
+      }),
+    );
+    expect(result.status).toBe('completed');
+    const gin = await db.query<{ indexname: string; indexdef: string }>(
+      "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'extras' AND indexdef LIKE '%USING gin%' ORDER BY 1",
+    );
+    expect(gin.map((i) => i.indexname)).toEqual([
+      'chat_messages_content_fts',
+      'code_submissions_result_gin',
+      'courses_metadata_gin',
+      'users_settings_gin',
+    ]);
+    const [hit] = await db.query<{ n: string }>(
+      "SELECT count(*) AS n FROM extras.chat_messages WHERE to_tsvector('simple', content) @@ to_tsquery('simple', 'agent')",
+    );
+    expect(Number(hit?.n)).toBeGreaterThan(0);
+    const bad = await withWorker(() =>
+      runMigration(t, { source, target: db.url, schema: 'extras2', fullText: ['users.settings'] }).catch(
+        (err: unknown) => err,
+      ),
+    );
+    expect(summarizeFailure(bad).message).toContain('fullText "users.settings": column is jsonb, not text');
+    expect(await db.schemas()).not.toContain('extras2');
+  });
+
   it('rollback at awaiting_approval drops staging and leaves the existing schema exactly as it was', async () => {
     await db.query(
       "CREATE SCHEMA keep; CREATE TABLE keep.t (id int PRIMARY KEY, v text); INSERT INTO keep.t VALUES (1, 'original')",
@@ -193,6 +227,12 @@ describe('migrateSqliteToPostgres', () => {
       () => ({ target: 'postgres://root@127.0.0.1:5432/dbops_no_such_database' }),
       'DBOPS_DATABASE_MISSING',
       /dbops_no_such_database/,
+    ],
+    [
+      'an unreachable target (after retries with backoff)',
+      () => ({ target: 'postgres://root@127.0.0.1:1/x' }),
+      'DBOPS_UNREACHABLE',
+      /127\.0\.0\.1:1.*cannot connect/,
     ],
     [
       'a password in the target URL',

@@ -15,6 +15,8 @@ interface MigrateFlags extends StartFlags {
   requireApproval?: boolean;
   strict?: boolean;
   chunkRows?: string;
+  ginJsonb?: boolean;
+  fullText?: string;
 }
 
 const list = (value: string | undefined): string[] | undefined =>
@@ -46,7 +48,12 @@ export function registerMigrate(program: Command, ctx: CliContext, run: CommandR
       )
       .option('--require-approval', 'wait for the approve signal before cutover')
       .option('--strict', 'fail (before touching the target) instead of keeping a column in a lossless wider type')
-      .option('--chunk-rows <n>', 'rows per import chunk (default 50000)'),
+      .option('--chunk-rows <n>', 'rows per import chunk (default 50000)')
+      .option('--gin-jsonb', 'also build a GIN index on every jsonb column')
+      .option(
+        '--full-text <t.c,…>',
+        "also build GIN full-text indexes (to_tsvector('simple', …)) on these text columns",
+      ),
   ).action((flags: MigrateFlags) =>
     run(async () => {
       const window = Number(flags.rollbackWindow);
@@ -64,6 +71,8 @@ export function registerMigrate(program: Command, ctx: CliContext, run: CommandR
         ...(flags.requireApproval ? { requireApproval: true } : {}),
         ...(flags.strict ? { strict: true } : {}),
         ...(flags.chunkRows !== undefined ? { chunkRows: Number(flags.chunkRows) } : {}),
+        ...(flags.ginJsonb ? { ginJsonb: true } : {}),
+        ...(flags.fullText !== undefined ? { fullText: list(flags.fullText) } : {}),
       };
       return startWorkflow<MigrationInput, MigrationResult>(ctx, flags, {
         workflowType: 'migrateSqliteToPostgres',
