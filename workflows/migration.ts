@@ -106,6 +106,7 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
   guardInput(input);
   const schema = input.schema ?? 'public';
   const window = input.rollbackWindowMinutes ?? 60;
+  const concurrency = input.concurrency ?? 4;
   const problems = [
     schemaNameProblem(schema),
     typeof input.source !== 'string' || input.source === ''
@@ -226,19 +227,20 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
         });
       }
 
-      await step('create_schema', `creating staging schema ${names.staging}`, () =>
-        quick.migrationPrepare({ target: input.target, names, plan: thePlan }),
-      );
+      // Registered before the step: an attempt that committed the schema and then lost its answer must be undone too.
       compensations.unshift({
         name: `drop staging schema ${names.staging}`,
         run: () => undo.migrationDropSchema({ target: input.target, schema: names.staging }),
       });
+      await step('create_schema', `creating staging schema ${names.staging}`, () =>
+        quick.migrationPrepare({ target: input.target, names, plan: thePlan }),
+      );
 
       const chunks = thePlan.tables.flatMap((table) => table.chunks.map((chunk) => ({ table, chunk })));
       let rowsDone = 0;
       const rowsTotal = thePlan.tables.reduce((n, t) => n + t.rowCount, 0);
       await step('import', `importing ${rowsTotal} rows in ${chunks.length} chunk(s)`, () =>
-        forEachLimited(chunks, input.concurrency ?? 4, async ({ table, chunk }) => {
+        forEachLimited(chunks, concurrency, async ({ table, chunk }) => {
           const { rows } = await long.migrationImportChunk({
             target: input.target,
             staging: names.staging,
@@ -257,7 +259,7 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
       );
 
       await step('index', 'building keys, indexes, sequences', async () => {
-        await forEachLimited(thePlan.tables, input.concurrency ?? 4, async (table) => {
+        await forEachLimited(thePlan.tables, concurrency, async (table) => {
           const outcome = await long.migrationBuildTable({ target: input.target, staging: names.staging, table });
           warnings.push(...outcome.warnings);
         });
@@ -270,7 +272,7 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
       });
 
       await step('verify', 'comparing row counts and content checksums', () =>
-        forEachLimited(thePlan.tables, input.concurrency ?? 4, async (table) => {
+        forEachLimited(thePlan.tables, concurrency, async (table) => {
           verification.push(
             await long.migrationVerifyTable({ target: input.target, staging: names.staging, backupPath, table }),
           );

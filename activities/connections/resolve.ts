@@ -4,7 +4,7 @@
  * the password: it stays inside the activity and is never returned to a workflow.
  */
 import { isAbsolute, resolve } from 'node:path';
-import { type Engine, engineOfUrl, parseConnectionRef } from '../../common/connection-ref';
+import { connectionEnvVar, type Engine, engineOfUrl, parseConnectionRef } from '../../common/connection-ref';
 import { DbopsError, ErrorCode } from '../../common/errors';
 import { describeSecretFindings, findSecrets, redactUrl } from '../../common/secret-guard';
 import { connectionPassword, type DbopsConfig } from '../../config/load';
@@ -55,7 +55,7 @@ export function resolveTarget(ref: string, config: DbopsConfig, env: NodeJS.Proc
         throw new DbopsError(
           ErrorCode.UnknownConnection,
           `unknown connection "${parsed.name}" (configured: ${known}). Add it under "connections" in dbops.config.json ` +
-            `or as DBOPS_CONNECTION_${parsed.name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}=<url> in the worker's environment, ` +
+            `or as ${connectionEnvVar(parsed.name)}=<url> in the worker's environment, ` +
             `or pass a URL without a password.`,
         );
       }
