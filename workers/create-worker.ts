@@ -18,6 +18,8 @@ export interface CreateWorkerOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Overrides the task queue of the config (tests use one queue each). */
   taskQueue?: string;
+  /** Interceptors and heartbeat throttling (tests hold an activity at a phase with an interceptor). */
+  extra?: Pick<WorkerOptions, 'interceptors' | 'defaultHeartbeatThrottleInterval' | 'maxHeartbeatThrottleInterval'>;
 }
 
 /** A worker plus the resources it owns. Call `close()` after `run()` returns. */
@@ -64,6 +66,7 @@ export async function createDbopsWorker(options: CreateWorkerOptions): Promise<D
       maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
       // Default is 0: SIGTERM would cancel running activities at once. Give them time to finish a chunk.
       shutdownGraceTime: `${config.worker.shutdownGraceSeconds}s`,
+      ...options.extra,
     });
     return { worker, close: () => connections.close() };
   } catch (err) {

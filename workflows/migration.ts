@@ -46,6 +46,8 @@ export interface MigrationInput {
   ginJsonb?: boolean;
   /** Seed extra: GIN full-text indexes (`to_tsvector('simple', …)`) on these `table.column` text columns. */
   fullText?: string[];
+  /** IANA time zone that timestamps without an offset were written in (default UTC), e.g. `Europe/Paris`. */
+  sourceTimeZone?: string;
 }
 
 /** One table in the result. */
@@ -79,6 +81,13 @@ export const finalizeSignal = defineSignal('finalize');
 
 const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 };
 const quick = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry });
+// Short steps that write to the target: on rollback, wait for the attempt to end before compensating (a
+// cancelled CREATE that commits after the DROP would leave a schema behind).
+const guarded = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry,
+});
 // Import, index, verify and backup heartbeat at least every 5 s: a worker that dies is noticed in 20 s and
 // the step retried elsewhere (chunks are idempotent). Export profiles a table in one synchronous query, so
 // its heartbeats can be minutes apart.
@@ -194,7 +203,7 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
   try {
     await work.run(async () => {
       const resolved = await step('backup', 'checking source and target', () =>
-        quick.migrationResolve({ source: input.source, target: input.target }),
+        quick.migrationResolve({ source: input.source, target: input.target, sourceTimeZone: input.sourceTimeZone }),
       );
       sourcePath = resolved.sourcePath;
       targetLabel = resolved.targetLabel;
@@ -214,6 +223,7 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
             chunkRows: input.chunkRows ?? 50_000,
             ginJsonb: input.ginJsonb ?? false,
             fullText: input.fullText ?? [],
+            sourceTimeZone: input.sourceTimeZone,
           },
         }),
       );
@@ -233,7 +243,7 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
         run: () => undo.migrationDropSchema({ target: input.target, schema: names.staging }),
       });
       await step('create_schema', `creating staging schema ${names.staging}`, () =>
-        quick.migrationPrepare({ target: input.target, names, plan: thePlan }),
+        guarded.migrationPrepare({ target: input.target, names, plan: thePlan }),
       );
 
       const chunks = thePlan.tables.flatMap((table) => table.chunks.map((chunk) => ({ table, chunk })));

@@ -41,6 +41,14 @@ export class ConnectionRegistry {
       pool.on('error', (err) =>
         this.log.warn('idle PostgreSQL connection failed', { target: target.label, error: err.message }),
       );
+      // A checked-out client whose socket dies (server restarted, backend terminated, EPIPE mid-COPY) fails its
+      // running query — the activity sees that error and retries — and also emits 'error' on the client, which
+      // must not be left unheard.
+      pool.on('connect', (client) =>
+        client.on('error', (err) =>
+          this.log.warn('PostgreSQL connection failed', { target: target.label, error: err.message }),
+        ),
+      );
       return { handle: pool, close: () => pool.end() };
     });
   }

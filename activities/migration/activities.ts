@@ -14,6 +14,7 @@ import type { ChunkPlan, MigrationPlan, TablePlan } from './plan-types';
 import { writeReports, type MigrationReportData } from './report';
 import type { SchemaNames } from '../../common/schema-names';
 import { createStaging, cutover, dropSchema, revertCutover, schemaExists } from './staging';
+import { timeZoneProblem } from './timestamps';
 import { verifyTable, type TableVerification } from './verify-table';
 
 /** Options of the export step, from the workflow input. */
@@ -24,6 +25,7 @@ export interface ExportOptions {
   chunkRows: number;
   ginJsonb?: boolean;
   fullText?: string[];
+  sourceTimeZone?: string;
 }
 
 /** Heartbeats every 5 s while `body` runs (between the step's own progress heartbeats, e.g. during CREATE INDEX). */
@@ -55,8 +57,11 @@ export function createMigrationActivities({ config, connections }: ActivityDeps)
     async migrationResolve(input: {
       source: string;
       target: string;
+      sourceTimeZone?: string;
     }): Promise<{ sourcePath: string; targetLabel: string }> {
       return withFailureMapping('migrationResolve', async () => {
+        const zoneProblem = input.sourceTimeZone === undefined ? null : timeZoneProblem(input.sourceTimeZone);
+        if (zoneProblem) throw new DbopsError(ErrorCode.BadInput, `sourceTimeZone: ${zoneProblem}`);
         const source = resolveTarget(input.source, config);
         if (source.engine !== 'sqlite' || !source.path)
           throw new DbopsError(

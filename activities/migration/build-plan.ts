@@ -9,6 +9,12 @@ import { fitName, qi } from './names';
 import type { ColumnPlan, IndexPlan, MigrationPlan, TablePlan } from './plan-types';
 import { translateDefault } from './translate-default';
 
+/** PostgreSQL's limit on columns per table. */
+const PG_MAX_COLUMNS = 1600;
+
+/** The largest TEXT or BLOB value dbops copies. */
+const MAX_VALUE_BYTES = 256 * 2 ** 20;
+
 /** Options that shape the plan. */
 export interface PlanOptions {
   tables?: string[];
@@ -22,6 +28,8 @@ export interface PlanOptions {
   ginJsonb?: boolean;
   /** Seed extra: GIN full-text indexes, as `table.column` (text columns). */
   fullText?: string[];
+  /** IANA zone naive timestamps were written in (default: UTC). */
+  sourceTimeZone?: string;
 }
 
 /** Builds the plan; problems that must stop the run are in `fatal`. */
@@ -51,6 +59,14 @@ export function buildPlan(
           'which PostgreSQL would truncate (and two names could collide): rename in the source, or leave the table out with --exclude',
       );
     }
+  }
+  for (const table of selectedTables) {
+    const stored = table.columns.filter((c) => c.hidden === 0).length;
+    if (stored > PG_MAX_COLUMNS)
+      plan.fatal.push(
+        `table "${table.name}" has ${stored} columns and PostgreSQL allows at most ${PG_MAX_COLUMNS}: ` +
+          'split it in the source, or leave it out with --exclude',
+      );
   }
   const usedNames = new Set<string>();
   for (const table of selectedTables) {
@@ -99,10 +115,17 @@ function planTable(
     const profile = profiles[column.name];
     if (!profile) throw new Error(`no profile for ${table.name}.${column.name}`);
     const isAlias = table.rowidAlias === column.name;
-    const choice = chooseType(table.name, column, profile, isAlias);
+    const choice = chooseType(table.name, column, profile, isAlias, options.sourceTimeZone);
     if (choice.fatal) plan.fatal.push(choice.fatal);
+    if (profile.maxValueBytes > MAX_VALUE_BYTES)
+      plan.fatal.push(
+        `${table.name}.${column.name} holds a value of ${(profile.maxValueBytes / 2 ** 20).toFixed(0)} MiB; dbops copies ` +
+          `values up to ${MAX_VALUE_BYTES / 2 ** 20} MiB (COPY spells bytes as hex, twice the size, and PostgreSQL ` +
+          'refuses a field over 1 GB): move such values out of the database, or leave the table out with --exclude',
+      );
     if (choice.widened && options.strict) plan.fatal.push(`--strict: ${table.name}.${column.name} ${choice.widened}`);
-    const def = translateDefault(column.defaultSql, choice.kind);
+    const timeZone = choice.kind === 'timestamptz' ? options.sourceTimeZone : undefined;
+    const def = translateDefault(column.defaultSql, choice.kind, timeZone);
     if (def.warning) plan.warnings.push(`${table.name}.${column.name}: ${def.warning}`);
     columns.push({
       name: column.name,
@@ -114,6 +137,7 @@ function planTable(
       notNull: column.notNull || isAlias || (table.withoutRowid && column.pkPosition > 0),
       defaultSql: isAlias ? null : def.sql,
       identity: isAlias,
+      ...(timeZone ? { timeZone } : {}),
     });
   }
 
@@ -122,11 +146,21 @@ function planTable(
     .sort((a, b) => a.pkPosition - b.pkPosition)
     .map((c) => c.name);
   const indexes: IndexPlan[] = [];
+  // A PRIMARY KEY that is not a rowid alias may hold NULLs in a rowid table (a SQLite quirk): PostgreSQL's
+  // primary key cannot, so such a key becomes a UNIQUE index (NULLs stay distinct, as in SQLite).
+  const nullKeys = table.withoutRowid ? [] : pkColumns.filter((c) => (profiles[c]?.nulls ?? 0) > 0);
+  if (nullKeys.length > 0) {
+    plan.warnings.push(
+      `${table.name}: PRIMARY KEY (${pkColumns.join(', ')}) holds NULL in ${nullKeys
+        .map((c) => `${c} (${profiles[c]?.nulls ?? 0} row(s))`)
+        .join(', ')}, which SQLite allows and PostgreSQL does not: created as a UNIQUE index instead`,
+    );
+  }
   if (pkColumns.length > 0) {
     indexes.push({
       name: claim(usedNames, `${table.name}_pkey`),
       sourceName: 'PRIMARY KEY',
-      kind: 'primary',
+      kind: nullKeys.length > 0 ? 'index' : 'primary',
       unique: true,
       keys: pkColumns.map(qi),
       where: null,
@@ -145,6 +179,15 @@ function planTable(
       fk.parentColumns.length > 0
         ? fk.parentColumns
         : parent.columns.filter((c) => c.pkPosition > 0).map((c) => c.name);
+    if (!isParentKey(parent, parentColumns)) {
+      const name = `${table.name}(${fk.columns.join(', ')}) → ${fk.parentTable}(${parentColumns.join(', ')})`;
+      const why =
+        'PostgreSQL requires the referenced columns to be the primary key or a plain UNIQUE key of the parent, and ' +
+        'they are not; add a unique index on them in the source (if the data allows) and migrate again';
+      plan.notMigrated.push({ kind: 'foreign key', name, why });
+      plan.warnings.push(`foreign key ${name} not created: ${why}`);
+      return [];
+    }
     const orphans = options.orphans[table.name]?.[i] ?? { count: 0, sample: [] };
     if (orphans.count > 0) {
       const message = `${table.name}(${fk.columns.join(', ')}) → ${fk.parentTable}: ${orphans.count} orphan row(s) in the source (${orphans.sample.join('; ')})`;
@@ -162,6 +205,7 @@ function planTable(
         parentColumns,
         onDelete: fk.onDelete,
         onUpdate: fk.onUpdate,
+        deferral: fk.deferral,
         orphans: orphans.count,
         orphanSample: orphans.sample,
       },
@@ -293,4 +337,20 @@ function claim(used: Set<string>, wanted: string): string {
   for (let n = 2; used.has(name); n++) name = fitName(`${wanted}_${n}`);
   used.add(name);
   return name;
+}
+
+/** True when `columns` are the parent's primary key or a plain (full, column-only, BINARY) UNIQUE key. */
+function isParentKey(parent: SourceTable, columns: string[]): boolean {
+  const wanted = new Set(columns.map((c) => c.toLowerCase()));
+  const same = (keys: (string | null)[]) =>
+    keys.length === wanted.size && keys.every((k) => k !== null && wanted.has(k.toLowerCase()));
+  const pk = parent.columns.filter((c) => c.pkPosition > 0).map((c) => c.name);
+  if (same(pk)) return true;
+  return parent.indexes.some(
+    (ix) =>
+      ix.unique &&
+      ix.where === null &&
+      ix.parts.every((p) => p.collation.toUpperCase() === 'BINARY') &&
+      same(ix.parts.map((p) => p.column)),
+  );
 }

@@ -36,7 +36,13 @@ export function affinityOf(declared: string): 'INTEGER' | 'TEXT' | 'BLOB' | 'REA
 const MAX_SAFE = 2n ** 53n;
 
 /** Picks the target type of one column. `table` is used in messages only. */
-export function chooseType(table: string, column: SourceColumn, p: ColumnProfile, rowidAlias: boolean): TypeChoice {
+export function chooseType(
+  table: string,
+  column: SourceColumn,
+  p: ColumnProfile,
+  rowidAlias: boolean,
+  sourceTimeZone?: string,
+): TypeChoice {
   const declared = column.declaredType.trim();
   const upper = declared.toUpperCase();
   const nonNull = p.integers + p.reals + p.texts + p.blobs;
@@ -77,7 +83,7 @@ export function chooseType(table: string, column: SourceColumn, p: ColumnProfile
   if (/DATE|TIME/.test(upper) && !/INT/.test(upper)) {
     if (nonNull > 0 && only(p.dates) && upper === 'DATE')
       return { kind: 'date', sqlType: 'date', reason: 'declared DATE; every value is YYYY-MM-DD' };
-    if (nonNull > 0 && only(p.timestamps + p.dates)) return timestampChoice(`declared ${declared}`, p);
+    if (nonNull > 0 && only(p.timestamps + p.dates)) return timestampChoice(`declared ${declared}`, p, sourceTimeZone);
     if (nonNull === 0)
       return { kind: 'timestamptz', sqlType: 'timestamptz', reason: `declared ${declared}; no values` };
     return widen(
@@ -119,7 +125,7 @@ export function chooseType(table: string, column: SourceColumn, p: ColumnProfile
         if (p.jsonContainers === nonNull)
           return { kind: 'jsonb', sqlType: 'jsonb', reason: `every value is a JSON object or array → jsonb` };
         if (p.timestamps + p.dates === nonNull && p.dates < nonNull)
-          return timestampChoice('every value an ISO-8601 timestamp', p);
+          return timestampChoice('every value an ISO-8601 timestamp', p, sourceTimeZone);
       }
       const length = /\(\s*(\d+)\s*\)/.exec(declared)?.[1];
       if (only(p.texts) && length !== undefined && /CHAR/.test(upper)) {
@@ -166,12 +172,12 @@ function byValues(where: string, p: ColumnProfile, nonNull: number): TypeChoice 
   return { kind: 'numeric', sqlType: 'numeric', reason: 'integers beyond ±2^53 mixed with reals → numeric (exact)' };
 }
 
-function timestampChoice(why: string, p: ColumnProfile): TypeChoice {
+function timestampChoice(why: string, p: ColumnProfile, sourceTimeZone = 'UTC'): TypeChoice {
   const naive = p.timestamps + p.dates - p.zonedTimestamps;
   return {
     kind: 'timestamptz',
     sqlType: 'timestamptz',
-    reason: `${why} → timestamptz${naive > 0 ? ` (${naive} value(s) without offset read as UTC)` : ''}`,
+    reason: `${why} → timestamptz${naive > 0 ? ` (${naive} value(s) without offset read as ${sourceTimeZone})` : ''}`,
   };
 }
 

@@ -42,6 +42,7 @@ export function foreignKeySql(schema: string, table: string, fk: ForeignKeyPlan)
     `FOREIGN KEY (${fk.columns.map(qi).join(', ')}) REFERENCES ${qualified(schema, fk.parentTable)} (${fk.parentColumns.map(qi).join(', ')})`,
     action(fk.onDelete) && `ON DELETE ${action(fk.onDelete)}`,
     action(fk.onUpdate) && `ON UPDATE ${action(fk.onUpdate)}`,
+    fk.deferral ?? '',
     fk.orphans > 0 ? 'NOT VALID' : '',
   ]
     .filter(Boolean)

@@ -5,7 +5,7 @@
 import Database from 'better-sqlite3';
 import { discoverSchema, quoteIdent } from '../sqlite/discover-schema';
 import { profileTable, registerProfileFunctions } from '../sqlite/profile-columns';
-import type { SourceSchema } from '../sqlite/source-schema';
+import type { SourceForeignKey, SourceSchema } from '../sqlite/source-schema';
 import { buildPlan, type PlanOptions } from './build-plan';
 import type { MigrationPlan } from './plan-types';
 
@@ -35,10 +35,15 @@ function findOrphans(db: Database.Database, schema: SourceSchema): PlanOptions['
   const orphans: PlanOptions['orphans'] = {};
   for (const table of schema.tables) {
     if (table.foreignKeys.length === 0) continue;
-    const rows = db.prepare(`PRAGMA foreign_key_check(${quoteIdent(table.name)})`).all() as {
-      rowid: number | null;
-      fkid: number;
-    }[];
+    let rows: { rowid: number | null; fkid: number }[];
+    try {
+      rows = db.prepare(`PRAGMA foreign_key_check(${quoteIdent(table.name)})`).all() as typeof rows;
+    } catch (err) {
+      // "foreign key mismatch": a key references columns that are not unique in the parent. Such a key is
+      // not migrated (the plan says why); check the table's other keys one by one.
+      if (!/foreign key mismatch/i.test((err as Error).message)) throw err;
+      rows = table.foreignKeys.flatMap((fk, fkid) => orphanRows(db, schema, table.name, fk, fkid));
+    }
     for (const row of rows) {
       const byFk = (orphans[table.name] ??= {});
       const entry = (byFk[row.fkid] ??= { count: 0, sample: [] });
@@ -47,4 +52,31 @@ function findOrphans(db: Database.Database, schema: SourceSchema): PlanOptions['
     }
   }
   return orphans;
+}
+
+/** Orphan rows of one foreign key, by a NOT EXISTS query (rowid tables; up to 1,000 reported). */
+function orphanRows(
+  db: Database.Database,
+  schema: SourceSchema,
+  table: string,
+  fk: SourceForeignKey,
+  fkid: number,
+): { rowid: number | null; fkid: number }[] {
+  const parent = schema.tables.find((t) => t.name === fk.parentTable);
+  const parentColumns =
+    fk.parentColumns.length > 0
+      ? fk.parentColumns
+      : (parent?.columns.filter((c) => c.pkPosition > 0).map((c) => c.name) ?? []);
+  if (!parent || parentColumns.length !== fk.columns.length) return [];
+  const child = schema.tables.find((t) => t.name === table);
+  const match = fk.columns.map((c, i) => `p.${quoteIdent(parentColumns[i] ?? '')} = c.${quoteIdent(c)}`).join(' AND ');
+  const present = fk.columns.map((c) => `c.${quoteIdent(c)} IS NOT NULL`).join(' AND ');
+  const rowid = child?.withoutRowid ? 'NULL' : 'c.rowid';
+  return (
+    db
+      .prepare(
+        `SELECT ${rowid} AS rowid FROM ${quoteIdent(table)} c WHERE ${present} AND NOT EXISTS (SELECT 1 FROM ${quoteIdent(fk.parentTable)} p WHERE ${match}) LIMIT 1000`,
+      )
+      .all() as { rowid: number | null }[]
+  ).map((r) => ({ rowid: r.rowid, fkid }));
 }

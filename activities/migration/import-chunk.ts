@@ -60,15 +60,18 @@ export async function importChunk(
       ),
     );
     const finished = once(copy, 'finish');
+    // Awaited below on success; when the loop throws first (a dead connection), its rejection must not go unhandled.
+    finished.catch(() => undefined);
     db = new Database(backupPath, { readonly: true, fileMustExist: true });
     const { sql, params } = chunkQuery(table, chunk);
     const statement = db.prepare(sql).raw(true).safeIntegers(true);
     const kinds = table.columns.map((c) => c.kind);
+    const zones = table.columns.map((c) => c.timeZone);
     let buffer = '';
     let rows = 0;
     for (const row of statement.iterate(...params) as IterableIterator<SqliteValue[]>) {
       try {
-        buffer += `${row.map((value, i) => copyField(kinds[i] ?? 'text', value)).join('\t')}\n`;
+        buffer += `${row.map((value, i) => copyField(kinds[i] ?? 'text', value, zones[i])).join('\t')}\n`;
       } catch (err) {
         throw new DbopsError(
           ErrorCode.BadInput,

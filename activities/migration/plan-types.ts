@@ -15,6 +15,8 @@ export interface ColumnPlan {
   /** PostgreSQL DEFAULT expression, or null. */
   defaultSql: string | null;
   identity: boolean;
+  /** timestamptz only: the IANA zone values without an offset are read in (absent: UTC). */
+  timeZone?: string;
 }
 
 /** A key range of rowids [from, to], both inclusive, or the whole table when absent. */
@@ -47,6 +49,8 @@ export interface ForeignKeyPlan {
   parentColumns: string[];
   onDelete: string;
   onUpdate: string;
+  /** `DEFERRABLE INITIALLY DEFERRED`, `DEFERRABLE`, or null, as declared in SQLite. */
+  deferral: string | null;
   /** Orphan rows found in the source: the key is added NOT VALID and the rows are reported. */
   orphans: number;
   orphanSample: string[];

@@ -1,7 +1,8 @@
 /**
  * Which text values are timestamps, and their exact instant. Accepted: ISO-8601 / SQLite forms
  * `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS[.ffffff]]`, with `T` or space, optional `Z` or `±HH[:MM]`.
- * Values without an offset are naive and read as UTC (the report says so). Pure.
+ * Values without an offset are naive: read as UTC, or as wall-clock time in the source's time zone when the
+ * operator names one (`sourceTimeZone`), with PostgreSQL's rules at DST changes. Pure.
  */
 
 /** A parsed timestamp text. */
@@ -17,9 +18,24 @@ export interface ParsedTimestamp {
 const PATTERN =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
-/** Parses a timestamp text, or returns null when it is not one (or names an impossible date). */
-export function parseTimestamp(text: string): ParsedTimestamp | null {
-  const m = PATTERN.exec(text.trim());
+interface TimestampFields {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  frac: string;
+  /** Minutes east of UTC, or null when the text has no offset (naive). */
+  offsetMinutes: number | null;
+  dateOnly: boolean;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** The fields of a timestamp text, or null when it is not one (or names an impossible date such as 02-30). */
+function readFields(text: string): TimestampFields | null {
+  const m = PATTERN.exec(text) ?? (/^\s|\s$/.test(text) ? PATTERN.exec(text.trim()) : null);
   if (!m) return null;
   const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', offset] = m;
   const year = Number(y);
@@ -29,22 +45,105 @@ export function parseTimestamp(text: string): ParsedTimestamp | null {
   const minute = Number(mi);
   const second = Number(s);
   if (year < 1 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return null;
-  const date = new Date(0);
-  date.setUTCFullYear(year, month - 1, day);
-  date.setUTCHours(hour, minute, second, 0);
-  if (date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return null; // 2025-02-30
-  let offsetMinutes = 0;
-  if (offset && offset.toUpperCase() !== 'Z') {
-    const sign = offset.startsWith('-') ? -1 : 1;
-    const digits = offset.slice(1).replace(':', '');
-    const oh = Number(digits.slice(0, 2));
-    const om = Number(digits.slice(2) || '0');
-    if (oh > 15 || om > 59) return null;
-    offsetMinutes = sign * (oh * 60 + om);
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  if (day > (month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] ?? 31))) return null;
+  let offsetMinutes: number | null = null;
+  if (offset !== undefined) {
+    offsetMinutes = 0;
+    if (offset.toUpperCase() !== 'Z') {
+      const sign = offset.startsWith('-') ? -1 : 1;
+      const digits = offset.slice(1).replace(':', '');
+      const oh = Number(digits.slice(0, 2));
+      const om = Number(digits.slice(2) || '0');
+      if (oh > 15 || om > 59) return null;
+      offsetMinutes = sign * (oh * 60 + om);
+    }
   }
-  const micros =
-    BigInt(date.getTime()) * 1000n + BigInt(frac.padEnd(6, '0') || '0') - BigInt(offsetMinutes) * 60_000_000n;
-  return { epochMicros: micros, naive: offset === undefined, dateOnly: m[4] === undefined && offset === undefined };
+  return { year, month, day, hour, minute, second, frac, offsetMinutes, dateOnly: m[4] === undefined && !offset };
+}
+
+/** Whether a text is a timestamp, and of which shape, without computing its instant (profiling's fast path). */
+export function timestampShape(text: string): { naive: boolean; dateOnly: boolean } | null {
+  const f = readFields(text);
+  return f && { naive: f.offsetMinutes === null, dateOnly: f.dateOnly };
+}
+
+/** Parses a timestamp text, or returns null when it is not one (or names an impossible date). */
+export function parseTimestamp(text: string, timeZone?: string): ParsedTimestamp | null {
+  const f = readFields(text);
+  if (!f) return null;
+  const date = new Date(0);
+  date.setUTCFullYear(f.year, f.month - 1, f.day); // not Date.UTC: it reads years 0–99 as 1900–1999
+  date.setUTCHours(f.hour, f.minute, f.second, 0);
+  const naive = f.offsetMinutes === null;
+  const wallMillis = date.getTime();
+  const offsetMillis = naive
+    ? timeZone
+      ? zoneOffsetForWallTime(wallMillis, timeZone)
+      : 0
+    : (f.offsetMinutes ?? 0) * 60_000;
+  const micros = BigInt(wallMillis - offsetMillis) * 1000n + BigInt(f.frac.padEnd(6, '0') || '0');
+  return { epochMicros: micros, naive, dateOnly: f.dateOnly };
+}
+
+/** Checks an IANA time zone name; returns a message naming the fix, or null when it is usable. */
+export function timeZoneProblem(timeZone: string): string | null {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone }).format(0);
+    return null;
+  } catch {
+    return `unknown time zone "${timeZone}": give an IANA name such as "Europe/Paris" or "UTC"`;
+  }
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+const offsetCache = new Map<string, number>();
+const HOUR = 3_600_000;
+
+/** The zone's UTC offset (ms, east positive) at an instant, cached per zone and minute. */
+function offsetAt(instant: number, timeZone: string): number {
+  const key = `${timeZone}|${Math.floor(instant / 60_000)}`;
+  const cached = offsetCache.get(key);
+  if (cached !== undefined) return cached;
+  let format = formatters.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+      era: 'short',
+    });
+    formatters.set(timeZone, format);
+  }
+  const parts: Record<string, string> = {};
+  for (const part of format.formatToParts(instant)) parts[part.type] = part.value;
+  const year = parts.era === 'BC' || parts.era === 'B' ? 1 - Number(parts.year) : Number(parts.year);
+  const wall = new Date(0);
+  wall.setUTCFullYear(year, Number(parts.month) - 1, Number(parts.day));
+  wall.setUTCHours(Number(parts.hour), Number(parts.minute), Number(parts.second), 0);
+  const offset = wall.getTime() - (instant - (((instant % 1000) + 1000) % 1000));
+  if (offsetCache.size > 100_000) offsetCache.clear();
+  offsetCache.set(key, offset);
+  return offset;
+}
+
+/**
+ * The offset that turns a wall-clock time in `timeZone` into an instant, as PostgreSQL decides it: a time
+ * that exists once uses its offset; a time that exists twice (clocks turned back) uses the offset after the
+ * change; a time that does not exist (clocks turned forward) uses the offset before the change.
+ */
+export function zoneOffsetForWallTime(wallMillis: number, timeZone: string): number {
+  const before = offsetAt(wallMillis - 24 * HOUR, timeZone);
+  const after = offsetAt(wallMillis + 24 * HOUR, timeZone);
+  if (before === after && offsetAt(wallMillis - before, timeZone) === before) return before;
+  if (offsetAt(wallMillis - after, timeZone) === after) return after; // unique after the change, or ambiguous
+  if (offsetAt(wallMillis - before, timeZone) === before) return before; // unique before the change
+  return before; // in the gap
 }
 
 /** `YYYY-MM-DD HH:MM:SS.ffffff+00`, the exact text PostgreSQL parses back to the same instant. */

@@ -1,12 +1,13 @@
 /** SQLite DEFAULT expressions → PostgreSQL, by target kind; what cannot be translated is reported. Pure. */
 import type { TargetKind } from './choose-type';
 import { ql } from './names';
-import { parseTimestamp } from './timestamps';
+import { formatUtcMicros, parseTimestamp } from './timestamps';
 
 /** The PostgreSQL default, or null with a warning when the SQLite one has no faithful translation. */
 export function translateDefault(
   sqliteDefault: string | null,
   kind: TargetKind,
+  timeZone?: string,
 ): { sql: string | null; warning?: string } {
   if (sqliteDefault === null) return { sql: null };
   let expr = sqliteDefault.trim();
@@ -39,7 +40,9 @@ export function translateDefault(
     };
   }
 
-  const number = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(expr) ? expr : undefined;
+  // TRUE and FALSE are SQLite keywords for 1 and 0 (3.23+).
+  const keyword = upper === 'TRUE' ? '1' : upper === 'FALSE' ? '0' : undefined;
+  const number = keyword ?? (/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(expr) ? expr : undefined);
   const literal = /^'((?:[^']|'')*)'$/.exec(expr)?.[1]?.replace(/''/g, "'") ?? /^"((?:[^"]|"")*)"$/.exec(expr)?.[1];
   const value = number ?? literal;
   if (value === undefined)
@@ -61,8 +64,9 @@ export function translateDefault(
       if (/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(value.trim())) return { sql: value.trim() };
       break;
     case 'timestamptz': {
-      const ts = parseTimestamp(value);
-      if (ts) return { sql: `${ql(value)}::timestamptz` };
+      // As an exact UTC instant: the session's TimeZone at CREATE TABLE must not decide what it means.
+      const ts = parseTimestamp(value, timeZone);
+      if (ts) return { sql: `${ql(formatUtcMicros(ts.epochMicros))}::timestamptz` };
       break;
     }
     case 'jsonb':

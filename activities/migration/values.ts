@@ -19,8 +19,11 @@ export function selectExpression(quotedColumn: string, kind: TargetKind): string
   return quotedColumn;
 }
 
-/** The COPY text-format field for a value (`\N` for NULL, escaped). Throws on a value the kind cannot take. */
-export function copyField(kind: TargetKind, value: SqliteValue): string {
+/**
+ * The COPY text-format field for a value (`\N` for NULL, escaped). Throws on a value the kind cannot take.
+ * `timeZone`: the zone naive timestamps are read in (UTC when absent).
+ */
+export function copyField(kind: TargetKind, value: SqliteValue, timeZone?: string): string {
   if (value === null) return '\\N';
   switch (kind) {
     case 'bigint':
@@ -35,7 +38,7 @@ export function copyField(kind: TargetKind, value: SqliteValue): string {
     case 'jsonb':
       return escapeCopy(String(value));
     case 'timestamptz':
-      return formatUtcMicros(mustParse(value).epochMicros);
+      return formatUtcMicros(mustParse(value, timeZone).epochMicros);
     case 'date':
       return String(value).trim();
     case 'bytea':
@@ -44,7 +47,7 @@ export function copyField(kind: TargetKind, value: SqliteValue): string {
 }
 
 /** Canonical text of a SQLite value for the row digest. */
-export function canonicalSource(kind: TargetKind, value: SqliteValue): string | null {
+export function canonicalSource(kind: TargetKind, value: SqliteValue, timeZone?: string): string | null {
   if (value === null) return null;
   switch (kind) {
     case 'numeric':
@@ -54,7 +57,7 @@ export function canonicalSource(kind: TargetKind, value: SqliteValue): string | 
     case 'jsonb':
       return canonicalJson(String(value));
     case 'timestamptz':
-      return mustParse(value).epochMicros.toString();
+      return mustParse(value, timeZone).epochMicros.toString();
     case 'bytea':
       return (Buffer.isBuffer(value) ? value : Buffer.from(String(value), 'utf8')).toString('hex');
     default:
@@ -128,8 +131,8 @@ function toBoolean(value: SqliteValue): boolean {
   return Number(value) !== 0;
 }
 
-function mustParse(value: SqliteValue): { epochMicros: bigint } {
-  const parsed = typeof value === 'string' ? parseTimestamp(value) : null;
+function mustParse(value: SqliteValue, timeZone?: string): { epochMicros: bigint } {
+  const parsed = typeof value === 'string' ? parseTimestamp(value, timeZone) : null;
   if (!parsed) throw new Error(`not a timestamp: ${String(value).slice(0, 40)}`);
   return parsed;
 }

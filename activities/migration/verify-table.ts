@@ -52,6 +52,7 @@ async function digestSource(
   progress: (rows: number) => void,
 ): Promise<RowDigest> {
   const kinds = table.columns.map((c) => c.kind);
+  const zones = table.columns.map((c) => c.timeZone);
   const digest = new RowDigest();
   const db = new Database(backupPath, { readonly: true, fileMustExist: true });
   try {
@@ -61,7 +62,7 @@ async function digestSource(
       .raw(true)
       .safeIntegers(true);
     for (const row of statement.iterate() as IterableIterator<SqliteValue[]>) {
-      digest.add(row.map((value, i) => canonicalSource(kinds[i] ?? 'text', value)));
+      digest.add(row.map((value, i) => canonicalSource(kinds[i] ?? 'text', value, zones[i])));
       if (digest.rows % BATCH === 0) {
         progress(digest.rows);
         await new Promise((resolve) => setImmediate(resolve)); // let the target side and heartbeats run

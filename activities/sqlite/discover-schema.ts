@@ -4,7 +4,13 @@
  */
 import type Database from 'better-sqlite3';
 import type { SourceIndex, SourceSchema, SourceTable } from './source-schema';
-import { hasAutoincrement, indexKeyExpression, parseChecks, parseCreateIndex } from './sql-text';
+import {
+  hasAutoincrement,
+  indexKeyExpression,
+  parseChecks,
+  parseCreateIndex,
+  parseForeignKeyDeferral,
+} from './sql-text';
 
 interface TableListRow {
   name: string;
@@ -104,7 +110,7 @@ function describeTable(db: Database.Database, t: TableListRow, sql: string, sequ
     autoincrement: hasAutoincrement(sql),
     sequence,
     indexes: describeIndexes(db, t.name, rowidAlias),
-    foreignKeys: describeForeignKeys(db, t.name),
+    foreignKeys: describeForeignKeys(db, t.name, sql),
     checks: parseChecks(sql),
     rowCount,
     rowidRange,
@@ -153,7 +159,7 @@ function describeIndexes(db: Database.Database, table: string, rowidAlias: strin
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
-function describeForeignKeys(db: Database.Database, table: string): SourceTable['foreignKeys'] {
+function describeForeignKeys(db: Database.Database, table: string, sql: string): SourceTable['foreignKeys'] {
   const rows = db.prepare(`SELECT * FROM pragma_foreign_key_list(${quoteLiteral(table)}) ORDER BY id, seq`).all() as {
     id: number;
     table: string;
@@ -166,13 +172,24 @@ function describeForeignKeys(db: Database.Database, table: string): SourceTable[
   for (const r of rows) {
     let fk = byId.get(r.id);
     if (!fk) {
-      fk = { parentTable: r.table, columns: [], parentColumns: [], onUpdate: r.on_update, onDelete: r.on_delete };
+      fk = {
+        parentTable: r.table,
+        columns: [],
+        parentColumns: [],
+        onUpdate: r.on_update,
+        onDelete: r.on_delete,
+        deferral: null,
+      };
       byId.set(r.id, fk);
     }
     fk.columns.push(r.from);
     if (r.to !== null) fk.parentColumns.push(r.to);
   }
-  return [...byId.values()];
+  // The pragma numbers foreign keys in reverse declaration order; the clauses come in declaration order.
+  const deferral = parseForeignKeyDeferral(sql).reverse();
+  const keys = [...byId.values()];
+  if (deferral.length === keys.length) keys.forEach((fk, i) => (fk.deferral = deferral[i] ?? null));
+  return keys;
 }
 
 /** A SQLite identifier in double quotes. */

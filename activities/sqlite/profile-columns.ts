@@ -4,7 +4,8 @@
  * into U+FFFD without a word). The profile, not the declared type alone, chooses the PostgreSQL type.
  */
 import type Database from 'better-sqlite3';
-import { parseTimestamp } from '../migration/timestamps';
+import { isUtf8 } from 'node:buffer';
+import { timestampShape } from '../migration/timestamps';
 import { quoteIdent } from './discover-schema';
 import type { SourceTable } from './source-schema';
 
@@ -33,16 +34,18 @@ export interface ColumnProfile {
   nulTexts: number;
   invalidUtf8: number;
   maxTextChars: number;
+  /** Size in bytes of the largest TEXT or BLOB value. */
+  maxValueBytes: number;
   /** Up to 5 row keys of values PostgreSQL cannot store as text. */
   badRowKeys: { nul: string[]; invalidUtf8: string[] };
 }
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** False when the text has a lone UTF-16 surrogate (not representable in UTF-8). */
 function wellFormed(text: string): boolean {
-  return !LONE_SURROGATE.test(text);
+  const native = (text as { isWellFormed?: () => boolean }).isWellFormed;
+  return native ? native.call(text) : !LONE_SURROGATE.test(text);
 }
 
 /** Registers the profiling aggregate and helper on a connection the caller owns. */
@@ -50,31 +53,30 @@ export function registerProfileFunctions(db: Database.Database): void {
   // Takes the raw bytes (UTF-8 databases) or the text (UTF-16 databases, where lone surrogates are the fault).
   db.function('dbops_text_ok', { deterministic: true }, (value: unknown) => {
     if (typeof value === 'string') return wellFormed(value) ? 1 : 0;
-    try {
-      decoder.decode(value as Buffer);
-      return 1;
-    } catch {
-      return 0;
-    }
+    return isUtf8(value as Buffer) ? 1 : 0;
   });
-  // One JS call per value computes every count (SQLite would re-evaluate a scalar UDF per reference).
+  // One JS call per value computes every count (SQLite would re-evaluate a scalar UDF per reference). Values
+  // arrive as JS numbers and strings, the cheap forms: integers beyond ±2^53 and texts that may hide invalid
+  // UTF-8 are only flagged here, and settled exactly by a second, targeted query (see profileTable).
   db.aggregate<Accumulator>('dbops_profile', {
     deterministic: true,
-    safeIntegers: true,
-    start: () => ({ ...emptyCounts(), min: null, max: null }),
+    start: () => ({ ...emptyCounts(), min: null, max: null, unsafeIntegers: 0, replacementChars: 0 }),
     step: ((acc: Accumulator, type: string, value: unknown) => {
       profileValue(acc, type, value);
     }) as never,
-    result: (acc: Accumulator) =>
-      JSON.stringify({ ...acc, min: acc.min?.toString() ?? null, max: acc.max?.toString() ?? null }),
+    result: (acc: Accumulator) => JSON.stringify(acc),
   });
 }
 
 /** The counters of a profile. */
 export type Counts = Omit<ColumnProfile, 'intMin' | 'intMax' | 'badRowKeys'>;
 interface Accumulator extends Counts {
-  min: bigint | null;
-  max: bigint | null;
+  min: number | null;
+  max: number | null;
+  /** Integers beyond ±2^53 (min/max are then read again exactly). */
+  unsafeIntegers: number;
+  /** Texts holding U+FFFD, which is what invalid UTF-8 turns into when read as text. */
+  replacementChars: number;
 }
 
 /** All-zero counts (exported for tests that build profiles by hand). */
@@ -94,21 +96,23 @@ export function emptyCounts(): Counts {
     nulTexts: 0,
     invalidUtf8: 0,
     maxTextChars: 0,
+    maxValueBytes: 0,
   };
 }
 
-/** Adds one value (`type` is SQLite's typeof(); text arrives as its raw bytes). */
-export function profileValue(acc: Accumulator, type: string, value: unknown): void {
+/** Adds one value (`type` is SQLite's typeof(); integers arrive as numbers, text as a string). */
+function profileValue(acc: Accumulator, type: string, value: unknown): void {
   switch (type) {
     case 'null':
       acc.nulls++;
       return;
     case 'integer': {
       acc.integers++;
-      const v = BigInt(value as bigint);
+      const v = value as number;
+      if (!Number.isSafeInteger(v)) acc.unsafeIntegers++;
       if (acc.min === null || v < acc.min) acc.min = v;
       if (acc.max === null || v > acc.max) acc.max = v;
-      if (v !== 0n && v !== 1n) acc.intsNot01++;
+      if (v !== 0 && v !== 1) acc.intsNot01++;
       return;
     }
     case 'real':
@@ -116,42 +120,37 @@ export function profileValue(acc: Accumulator, type: string, value: unknown): vo
       return;
     case 'blob':
       acc.blobs++;
+      if ((value as Buffer).length > acc.maxValueBytes) acc.maxValueBytes = (value as Buffer).length;
       return;
     default: {
       acc.texts++;
-      let text: string;
-      if (typeof value === 'string') {
-        // UTF-16 database: SQLite hands over decoded text; a lone surrogate is the invalid case.
-        text = value;
-        if (text.includes('\0')) acc.nulTexts++;
-        if (!wellFormed(text)) {
-          acc.invalidUtf8++;
-          return;
-        }
-      } else {
-        const bytes = value as Buffer;
-        if (bytes.includes(0)) acc.nulTexts++;
-        try {
-          text = decoder.decode(bytes);
-        } catch {
-          acc.invalidUtf8++;
-          return;
-        }
+      const text = value as string;
+      if (text.includes('\0')) acc.nulTexts++;
+      // UTF-8 database: invalid bytes arrive as U+FFFD (checked exactly afterwards). UTF-16 database: a lone
+      // surrogate is the invalid case.
+      if (text.includes('\uFFFD')) acc.replacementChars++;
+      if (!wellFormed(text)) {
+        acc.invalidUtf8++;
+        return;
       }
-      let chars = text.length;
-      for (let i = 0; i < text.length; i++) if ((text.charCodeAt(i) & 0xfc00) === 0xd800) chars--;
-      if (chars > acc.maxTextChars) acc.maxTextChars = chars;
-      if (text.length <= 5 && /^(t|f|true|false)$/i.test(text)) acc.textBooleans++;
-      const first = text.trimStart()[0];
-      if ((first === '{' || first === '[') && isJsonContainer(text)) acc.jsonContainers++;
-      else if (first !== undefined && first >= '0' && first <= '9') {
-        const ts = parseTimestamp(text);
+      // Code points and UTF-8 bytes are at most the length and 3× the length: count only what could win.
+      if (text.length > acc.maxTextChars) {
+        let chars = text.length;
+        for (let i = 0; i < text.length; i++) if ((text.charCodeAt(i) & 0xfc00) === 0xd800) chars--;
+        if (chars > acc.maxTextChars) acc.maxTextChars = chars;
+      }
+      if (text.length * 3 > acc.maxValueBytes) acc.maxValueBytes = Math.max(acc.maxValueBytes, Buffer.byteLength(text));
+      const first = text.charCodeAt(0) <= 32 ? text.trimStart()[0] : text[0];
+      if (first === '{' || first === '[') {
+        if (isJsonContainer(text)) acc.jsonContainers++;
+      } else if (first !== undefined && first >= '0' && first <= '9') {
+        const ts = timestampShape(text);
         if (ts?.dateOnly) acc.dates++;
         else if (ts) {
           acc.timestamps++;
           if (!ts.naive) acc.zonedTimestamps++;
         }
-      }
+      } else if (text.length <= 5 && /^(t|f|true|false)$/i.test(text)) acc.textBooleans++;
     }
   }
 }
@@ -163,18 +162,11 @@ export function profileTable(
   encoding = 'UTF-8',
 ): Record<string, ColumnProfile> {
   const utf16 = encoding.toUpperCase().startsWith('UTF-16');
-  // UTF-8 databases: read text as raw bytes (better-sqlite3 would hide invalid UTF-8 behind U+FFFD).
-  const raw = (q: string): string => (utf16 ? q : `CAST(${q} AS BLOB)`);
   const columns = table.columns.filter((c) => c.hidden === 0);
   if (columns.length === 0) return {};
-  const selects = columns.map((c, i) => {
-    const q = quoteIdent(c.name);
-    return `dbops_profile(typeof(${q}), CASE WHEN typeof(${q}) = 'text' THEN ${raw(q)} ELSE ${q} END) AS p${i}`;
-  });
-  const row = db.prepare(`SELECT ${selects.join(', ')} FROM ${quoteIdent(table.name)}`).get() as Record<
-    string,
-    string | null
-  >;
+  const from = quoteIdent(table.name);
+  const selects = columns.map((c, i) => `dbops_profile(typeof(${quoteIdent(c.name)}), ${quoteIdent(c.name)}) AS p${i}`);
+  const row = db.prepare(`SELECT ${selects.join(', ')} FROM ${from}`).get() as Record<string, string | null>;
   const keyExpr = table.withoutRowid
     ? table.columns
         .filter((c) => c.pkPosition > 0)
@@ -184,22 +176,52 @@ export function profileTable(
     : "'rowid ' || rowid";
   const sampleKeys = (where: string): string[] =>
     db
-      .prepare(`SELECT ${keyExpr || "'?'"} FROM ${quoteIdent(table.name)} WHERE ${where} LIMIT 5`)
+      .prepare(`SELECT ${keyExpr || "'?'"} FROM ${from} WHERE ${where} LIMIT 5`)
       .pluck()
       .all() as string[];
 
   return Object.fromEntries(
     columns.map((c, i) => {
       const q = quoteIdent(c.name);
-      const acc = JSON.parse(row[`p${i}`] ?? 'null') as (Counts & { min: string | null; max: string | null }) | null;
-      const { min, max, ...counts } = acc ?? { ...emptyCounts(), min: null, max: null };
-      const profile: ColumnProfile = { ...counts, intMin: min, intMax: max, badRowKeys: { nul: [], invalidUtf8: [] } };
+      const acc = JSON.parse(row[`p${i}`] ?? 'null') as Accumulator | null;
+      const { min, max, unsafeIntegers, replacementChars, ...counts } = acc ?? {
+        ...emptyCounts(),
+        min: null,
+        max: null,
+        unsafeIntegers: 0,
+        replacementChars: 0,
+      };
+      const profile: ColumnProfile = {
+        ...counts,
+        intMin: min === null ? null : String(min),
+        intMax: max === null ? null : String(max),
+        badRowKeys: { nul: [], invalidUtf8: [] },
+      };
+      if (unsafeIntegers > 0) {
+        // Beyond ±2^53 the numbers above are rounded: read the range again as exact 64-bit integers.
+        const exact = db
+          .prepare(`SELECT min(${q}), max(${q}) FROM ${from} WHERE typeof(${q}) = 'integer'`)
+          .raw(true)
+          .safeIntegers(true)
+          .get() as [bigint, bigint];
+        profile.intMin = exact[0].toString();
+        profile.intMax = exact[1].toString();
+      }
+      if (replacementChars > 0 && !utf16) {
+        // U+FFFD in the text: a real one, or invalid UTF-8 that reading as text disguised. Decide on the bytes.
+        profile.invalidUtf8 = db
+          .prepare(`SELECT count(*) FROM ${from} WHERE typeof(${q}) = 'text' AND NOT dbops_text_ok(CAST(${q} AS BLOB))`)
+          .pluck()
+          .get() as number;
+      }
       if (profile.nulTexts > 0)
         profile.badRowKeys.nul = sampleKeys(
           `typeof(${q}) = 'text' AND ${utf16 ? `instr(${q}, char(0)) > 0` : `instr(CAST(${q} AS BLOB), x'00') > 0`}`,
         );
       if (profile.invalidUtf8 > 0) {
-        profile.badRowKeys.invalidUtf8 = sampleKeys(`typeof(${q}) = 'text' AND NOT dbops_text_ok(${raw(q)})`);
+        profile.badRowKeys.invalidUtf8 = sampleKeys(
+          `typeof(${q}) = 'text' AND NOT dbops_text_ok(${utf16 ? q : `CAST(${q} AS BLOB)`})`,
+        );
       }
       return [c.name, profile];
     }),

@@ -43,6 +43,8 @@ export interface SourceForeignKey {
   parentColumns: string[];
   onUpdate: string;
   onDelete: string;
+  /** `DEFERRABLE INITIALLY DEFERRED`, `DEFERRABLE`, or null. */
+  deferral: string | null;
 }
 
 /** One ordinary table. */

@@ -82,6 +82,31 @@ export function parseChecks(createTableSql: string): string[] {
   }
 }
 
+/**
+ * The deferral clause of every REFERENCES in a CREATE TABLE statement, in declaration order:
+ * `DEFERRABLE INITIALLY DEFERRED`, `DEFERRABLE` (initially immediate) or null (not deferrable).
+ */
+export function parseForeignKeyDeferral(createTableSql: string): (string | null)[] {
+  const open = createTableSql.indexOf('(');
+  const close = open < 0 ? -1 : matchParen(createTableSql, open);
+  if (close < 0) return [];
+  const clauses: (string | null)[] = [];
+  for (const part of splitTopLevel(createTableSql.slice(open + 1, close))) {
+    const at = findKeyword(part, 'REFERENCES', 0);
+    if (at < 0) continue;
+    const rest = part.slice(at);
+    const deferrable = findKeyword(rest, 'DEFERRABLE', 0);
+    if (deferrable < 0 || /\bNOT\s*$/i.test(rest.slice(0, deferrable))) clauses.push(null);
+    else
+      clauses.push(
+        /^DEFERRABLE\s+INITIALLY\s+DEFERRED\b/i.test(rest.slice(deferrable))
+          ? 'DEFERRABLE INITIALLY DEFERRED'
+          : 'DEFERRABLE',
+      );
+  }
+  return clauses;
+}
+
 /** True when the CREATE TABLE text declares AUTOINCREMENT (outside quotes). */
 export function hasAutoincrement(createTableSql: string): boolean {
   return findKeyword(createTableSql, 'AUTOINCREMENT', 0) >= 0;

@@ -106,6 +106,50 @@ describe('migration survives a worker killed during import', () => {
   );
 
   it(
+    'the target connection killed mid-COPY (pg_terminate_backend): the chunk is retried, no duplicate or missing row',
+    { timeout: 180_000 },
+    async () => {
+      const source = join(db.dir, 'dropped.db');
+      const counts = createHelloAgentsDb(source, { users: 3_000 });
+      startWorker();
+      const handle = await startMigration(t, {
+        source,
+        target: db.url,
+        schema: 'dropped',
+        rollbackWindowMinutes: 0,
+        chunkRows: 60_000,
+        concurrency: 1,
+      });
+      // A COPY into the staging schema that has been running for a moment: kill its server process.
+      let killed = 0;
+      await expect
+        .poll(
+          async () => {
+            const [row] = await db.query<{ n: number }>(
+              `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+               WHERE datname = current_database() AND query LIKE 'COPY %dropped__dbops_stage_%'
+                 AND state = 'active' AND now() - query_start > interval '50 milliseconds'`,
+            );
+            killed += row?.n ?? 0;
+            return killed;
+          },
+          { timeout: 60_000, interval: 20 },
+        )
+        .toBeGreaterThan(0);
+      const result = (await handle.result()) as MigrationResult;
+      expect(result.status).toBe('completed');
+      expect(result.tables.map((x) => [x.name, x.rowsSource, x.rowsTarget, x.match])).toEqual(
+        Object.entries(counts)
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([name, n]) => [name, n, n, true]),
+      );
+      const history = await handle.fetchHistory();
+      const retried = history.events?.some((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
+      expect(retried).toBe(true);
+    },
+  );
+
+  it(
     'a rollback signal during import cancels the running chunks and drops staging: the target is as before',
     { timeout: 120_000 },
     async () => {

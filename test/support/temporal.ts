@@ -8,7 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { loadConfig, type DbopsConfig } from '../../config/load';
-import { createDbopsWorker } from '../../workers/create-worker';
+import { createDbopsWorker, type CreateWorkerOptions } from '../../workers/create-worker';
 
 // Expected failures would otherwise fill the test output with worker WARN lines; each test file is its own
 // process, so this runs once per file, before any worker exists.
@@ -63,7 +63,11 @@ export class TestTemporal {
   }
 
   /** Runs `body` while a dbops worker (with the test fixtures) polls this test's queue. */
-  async withWorker<T>(body: () => Promise<T>, env: Record<string, string> = {}): Promise<T> {
+  async withWorker<T>(
+    body: () => Promise<T>,
+    env: Record<string, string> = {},
+    extra?: CreateWorkerOptions['extra'],
+  ): Promise<T> {
     const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
     try {
       const { worker, close } = await createDbopsWorker({
@@ -71,6 +75,7 @@ export class TestTemporal {
         connection,
         log: { warn: () => undefined },
         workflowBundle: { codePath: inject('workflowBundlePath') },
+        extra,
       });
       try {
         return await worker.runUntil(body);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { affinityOf, chooseType } from '../../activities/migration/choose-type';
 import { type ColumnProfile, emptyCounts } from '../../activities/sqlite/profile-columns';
-import type { SourceColumn } from '../../activities/sqlite/source-schema';
+import type { SourceColumn, SourceTable } from '../../activities/sqlite/source-schema';
+import { buildPlan } from '../../activities/migration/build-plan';
 
 const column = (declaredType: string, name = 'c'): SourceColumn => ({
   name,
@@ -157,5 +158,41 @@ describe('chooseType', () => {
     expect(
       chooseType('t', column('INTEGER', 'id'), profile({ integers: 3, intMin: '1', intMax: '3' }), true),
     ).toMatchObject({ sqlType: 'bigint', reason: expect.stringContaining('identity') });
+  });
+});
+
+describe('buildPlan limits', () => {
+  const table = (columns: SourceColumn[]): SourceTable => ({
+    name: 't',
+    columns,
+    withoutRowid: false,
+    strict: false,
+    rowidAlias: null,
+    autoincrement: false,
+    sequence: null,
+    indexes: [],
+    foreignKeys: [],
+    checks: [],
+    rowCount: 1,
+    rowidRange: { min: '1', max: '1' },
+    sql: 'CREATE TABLE t (…)',
+  });
+  const plan = (t: SourceTable, profiles: Record<string, ColumnProfile>) =>
+    buildPlan(
+      { tables: [t], views: [], triggers: [], virtualTables: [], encoding: 'UTF-8', sqliteVersion: '3' },
+      { t: profiles },
+      { strict: false, chunkRows: 1000, orphans: {} },
+    );
+
+  it('refuses a value over 256 MiB, naming the column and the way out', () => {
+    const out = plan(table([column('BLOB', 'b')]), { b: profile({ blobs: 1, maxValueBytes: 300 * 2 ** 20 }) });
+    expect(out.fatal).toEqual([
+      expect.stringMatching(/^t\.b holds a value of 300 MiB; dbops copies values up to 256 MiB/),
+    ]);
+  });
+
+  it('accepts a value of exactly 256 MiB', () => {
+    const out = plan(table([column('BLOB', 'b')]), { b: profile({ blobs: 1, maxValueBytes: 256 * 2 ** 20 }) });
+    expect(out.fatal).toEqual([]);
   });
 });

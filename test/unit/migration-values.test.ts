@@ -3,7 +3,7 @@ import { planChunks } from '../../activities/migration/build-plan';
 import { fitName, qi } from '../../activities/migration/names';
 import { rewriteBooleanComparisons } from '../../activities/migration/rewrite-booleans';
 import { RowDigest } from '../../activities/migration/row-digest';
-import { formatUtcMicros, parseTimestamp } from '../../activities/migration/timestamps';
+import { formatUtcMicros, parseTimestamp, timeZoneProblem } from '../../activities/migration/timestamps';
 import { translateDefault } from '../../activities/migration/translate-default';
 import { canonicalDecimal, canonicalSource, canonicalTarget, copyField } from '../../activities/migration/values';
 import { parseChecks, parseCreateIndex, splitTopLevel } from '../../activities/sqlite/sql-text';
@@ -102,6 +102,30 @@ describe('timestamps', () => {
     expect(parseTimestamp('2024-02-29')).toMatchObject({ dateOnly: true });
     expect(parseTimestamp('2025-01-01T00:00:00Z')).toMatchObject({ naive: false, epochMicros: 1735689600000000n });
   });
+
+  // PostgreSQL's rules (datetime-invalid-input): an ambiguous wall time takes the offset after the change,
+  // a time in the gap the offset before it. New York: clocks forward 2025-03-09 02:00, back 2025-11-02 02:00.
+  it.each([
+    ['2025-01-15 12:00:00', '2025-01-15 17:00:00.000000+00'],
+    ['2025-07-15 12:00:00.25', '2025-07-15 16:00:00.250000+00'],
+    ['2025-03-09 01:59:59', '2025-03-09 06:59:59.000000+00'],
+    ['2025-03-09 02:30:00', '2025-03-09 07:30:00.000000+00'], // does not exist: read as EST → 03:30 EDT
+    ['2025-03-09 03:00:00', '2025-03-09 07:00:00.000000+00'],
+    ['2025-11-02 01:30:00', '2025-11-02 06:30:00.000000+00'], // twice: the second (EST)
+    ['2025-11-02 00:59:00', '2025-11-02 04:59:00.000000+00'],
+    ['2025-11-02 02:00:00', '2025-11-02 07:00:00.000000+00'],
+    ['2025-01-15T12:00:00+01:00', '2025-01-15 11:00:00.000000+00'], // an explicit offset wins over the zone
+  ])('naive %s in America/New_York → %s', (text, utc) => {
+    expect(formatUtcMicros(parseTimestamp(text, 'America/New_York')?.epochMicros ?? 0n)).toBe(utc);
+  });
+
+  it('a half-hour zone and a zone name that does not exist', () => {
+    expect(formatUtcMicros(parseTimestamp('2025-06-01 00:00:00', 'Asia/Kolkata')?.epochMicros ?? 0n)).toBe(
+      '2025-05-31 18:30:00.000000+00',
+    );
+    expect(timeZoneProblem('Europe/Paris')).toBeNull();
+    expect(timeZoneProblem('Mars/Olympus')).toMatch(/unknown time zone "Mars\/Olympus": give an IANA name/);
+  });
 });
 
 describe('defaults', () => {
@@ -117,6 +141,9 @@ describe('defaults', () => {
     ["''", 'text', "''"],
     ['NULL', 'text', null],
     ["'it''s'", 'text', "'it''s'"],
+    ['FALSE', 'boolean', 'false'],
+    ['true', 'bigint', '1'],
+    ["'2025-01-01 00:00:00'", 'timestamptz', "'2025-01-01 00:00:00.000000+00'::timestamptz"],
   ] as const)('%s (%s) → %s', (sqlite, kind, pg) => {
     expect(translateDefault(sqlite, kind)).toEqual({ sql: pg });
   });

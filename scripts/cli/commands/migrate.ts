@@ -17,6 +17,7 @@ interface MigrateFlags extends StartFlags {
   chunkRows?: string;
   ginJsonb?: boolean;
   fullText?: string;
+  sourceTimeZone?: string;
 }
 
 const list = (value: string | undefined): string[] | undefined =>
@@ -53,6 +54,10 @@ export function registerMigrate(program: Command, ctx: CliContext, run: CommandR
       .option(
         '--full-text <t.c,…>',
         "also build GIN full-text indexes (to_tsvector('simple', …)) on these text columns",
+      )
+      .option(
+        '--source-time-zone <zone>',
+        'IANA zone that timestamps without an offset were written in, e.g. Europe/Paris (default UTC)',
       ),
   ).action((flags: MigrateFlags) =>
     run(async () => {
@@ -73,6 +78,7 @@ export function registerMigrate(program: Command, ctx: CliContext, run: CommandR
         ...(flags.chunkRows !== undefined ? { chunkRows: Number(flags.chunkRows) } : {}),
         ...(flags.ginJsonb ? { ginJsonb: true } : {}),
         ...(flags.fullText !== undefined ? { fullText: list(flags.fullText) } : {}),
+        ...(flags.sourceTimeZone !== undefined ? { sourceTimeZone: flags.sourceTimeZone } : {}),
       };
       return startWorkflow<MigrationInput, MigrationResult>(ctx, flags, {
         workflowType: 'migrateSqliteToPostgres',
