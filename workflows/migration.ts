@@ -40,7 +40,7 @@ export interface MigrationInput {
   strict?: boolean;
   /** Rows per import chunk (default 50,000). */
   chunkRows?: number;
-  /** Chunks and tables processed at once (default 4). */
+  /** Chunks and tables processed at once (default: the worker's CPU count, between 2 and 4). */
   concurrency?: number;
   /** Seed extra: a GIN index on every jsonb column. */
   ginJsonb?: boolean;
@@ -88,20 +88,15 @@ const guarded = proxyActivities<Activities>({
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry,
 });
-// Import, index, verify and backup heartbeat at least every 5 s: a worker that dies is noticed in 20 s and
-// the step retried elsewhere (chunks are idempotent). Export profiles a table in one synchronous query, so
-// its heartbeats can be minutes apart.
+// Backup, export, import, index and verify heartbeat at least every 5 s (their SQLite work runs on threads,
+// so the worker's event loop stays free): a worker that dies is noticed in 20 s and the step retried
+// elsewhere (chunks are idempotent).
 // On rollback the workflow waits for cancelled steps to stop (an import chunk rolls its COPY back) before
 // compensating, so DROP SCHEMA never races a transaction still writing into staging.
 const long = proxyActivities<Activities>({
   startToCloseTimeout: '4 hours',
   heartbeatTimeout: '20 seconds',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry,
-});
-const profiling = proxyActivities<Activities>({
-  startToCloseTimeout: '4 hours',
-  heartbeatTimeout: '10 minutes',
   retry,
 });
 // Compensations must get through: more attempts, and they run in a non-cancellable scope.
@@ -115,7 +110,6 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
   guardInput(input);
   const schema = input.schema ?? 'public';
   const window = input.rollbackWindowMinutes ?? 60;
-  const concurrency = input.concurrency ?? 4;
   const problems = [
     schemaNameProblem(schema),
     typeof input.source !== 'string' || input.source === ''
@@ -129,6 +123,10 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
       : undefined,
     input.chunkRows !== undefined && (!Number.isInteger(input.chunkRows) || input.chunkRows < 100)
       ? `chunkRows must be a whole number ≥ 100, got ${String(input.chunkRows)}`
+      : undefined,
+    input.concurrency !== undefined &&
+    (!Number.isInteger(input.concurrency) || input.concurrency < 1 || input.concurrency > 32)
+      ? `concurrency must be a whole number from 1 to 32, got ${String(input.concurrency)}`
       : undefined,
   ].filter((p): p is string => p !== undefined);
   if (problems.length > 0)
@@ -214,7 +212,7 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
       backupPath = backup.backupPath;
 
       plan = await step('export', 'discovering the schema and profiling the data', () =>
-        profiling.migrationExport({
+        long.migrationExport({
           backupPath,
           options: {
             tables: input.tables,
@@ -228,6 +226,7 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
         }),
       );
       const thePlan = plan;
+      const concurrency = input.concurrency ?? Math.min(4, Math.max(2, thePlan.hostParallelism ?? 4));
       warnings.push(...thePlan.warnings);
       if (thePlan.fatal.length > 0) {
         throw ApplicationFailure.create({

@@ -1,4 +1,5 @@
 /** The migration activities: thin shells that resolve connections, heartbeat, and call the step modules. */
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
 import { DbopsError, ErrorCode } from '../../common/errors';
@@ -8,7 +9,7 @@ import { resolveTarget } from '../connections/resolve';
 import { withFailureMapping } from '../failures';
 import { backupSqlite, dumpSchema, sha256File, type SourceBackup } from './backup-source';
 import { buildSchemaObjects, buildTableObjects, type BuildOutcome } from './build-indexes';
-import { exportPlan } from './export-source';
+import { exportInThread } from './source-thread';
 import { importChunk } from './import-chunk';
 import type { ChunkPlan, MigrationPlan, TablePlan } from './plan-types';
 import { writeReports, type MigrationReportData } from './report';
@@ -100,12 +101,16 @@ export function createMigrationActivities({ config, connections }: ActivityDeps)
 
     /** Discovery, profiling and the plan, read from the backup copy. */
     async migrationExport(input: { backupPath: string; options: ExportOptions }): Promise<MigrationPlan> {
-      return withFailureMapping(
-        'migrationExport',
-        async () =>
-          exportPlan(input.backupPath, input.options, (table, done, total) =>
-            heartbeat({ step: 'export', table, done, total }),
-          ).plan,
+      return withFailureMapping('migrationExport', () =>
+        keepAlive({ step: 'export' }, async () => ({
+          ...(await exportInThread(
+            input.backupPath,
+            input.options,
+            (table, done, total) => heartbeat({ step: 'export', table, done, total }),
+            cancellationSignal(),
+          )),
+          hostParallelism: availableParallelism(),
+        })),
       );
     },
 
@@ -181,8 +186,14 @@ export function createMigrationActivities({ config, connections }: ActivityDeps)
     }): Promise<TableVerification> {
       return withFailureMapping(`migrationVerifyTable ${input.table.name}`, () =>
         keepAlive({ step: 'verify', table: input.table.name }, () =>
-          verifyTable(postgres(input.target).pool, input.staging, input.backupPath, input.table, (rowsDone) =>
-            heartbeat({ step: 'verify', table: input.table.name, rowsDone, rowsTotal: input.table.rowCount }),
+          verifyTable(
+            postgres(input.target).pool,
+            input.staging,
+            input.backupPath,
+            input.table,
+            (rowsDone) =>
+              heartbeat({ step: 'verify', table: input.table.name, rowsDone, rowsTotal: input.table.rowCount }),
+            cancellationSignal(),
           ),
         ),
       );

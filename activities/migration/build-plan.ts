@@ -235,6 +235,7 @@ function planTable(
     foreignKeys,
     checks: table.checks,
     updatedAtColumns,
+    integersFitDouble: Object.values(profiles).every((p) => withinDouble(p.intMin) && withinDouble(p.intMax)),
   };
 }
 
@@ -353,4 +354,9 @@ function isParentKey(parent: SourceTable, columns: string[]): boolean {
       ix.parts.every((p) => p.collation.toUpperCase() === 'BINARY') &&
       same(ix.parts.map((p) => p.column)),
   );
+}
+
+/** True for null or an integer JavaScript numbers hold exactly (|v| < 2^53). */
+function withinDouble(value: string | null): boolean {
+  return value === null || Number.isSafeInteger(Number(value));
 }

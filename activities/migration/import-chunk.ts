@@ -5,33 +5,18 @@
  * no lost row (DESIGN decision 3).
  */
 import { once } from 'node:events';
-import Database from 'better-sqlite3';
+import type { Writable } from 'node:stream';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { DbopsError, ErrorCode } from '../../common/errors';
-import { quoteIdent } from '../sqlite/discover-schema';
 import { qi, qualified } from './names';
 import type { ChunkPlan, TablePlan } from './plan-types';
-import { copyField, selectExpression, type SqliteValue } from './values';
+import { type SourceMessage, startSourceThread } from './source-thread';
 
 /** Progress reported while copying. */
 export type ChunkProgress = (rowsDone: number) => void;
 
-const FLUSH_BYTES = 256 * 1024;
 const PROGRESS_EVERY = 5_000;
-
-/** The SELECT that reads a chunk (or a whole table) in a stable order. */
-export function chunkQuery(table: TablePlan, chunk: ChunkPlan): { sql: string; params: string[] } {
-  const columns = table.columns.map((c) => selectExpression(quoteIdent(c.name), c.kind)).join(', ');
-  const from = `FROM ${quoteIdent(table.name)}`;
-  if (chunk.from !== undefined && chunk.to !== undefined) {
-    return {
-      sql: `SELECT ${columns} ${from} WHERE rowid BETWEEN ? AND ? ORDER BY rowid`,
-      params: [chunk.from, chunk.to],
-    };
-  }
-  return { sql: `SELECT ${columns} ${from}`, params: [] };
-}
 
 /** Copies the chunk unless the ledger says it is done; returns the rows it holds. */
 export async function importChunk(
@@ -44,7 +29,6 @@ export async function importChunk(
   signal?: AbortSignal,
 ): Promise<{ rows: number; skipped: boolean }> {
   const client = await pool.connect();
-  let db: Database.Database | undefined;
   try {
     const ledger = qualified(staging, '__dbops_chunks');
     const done = await client.query<{ rows: string }>(
@@ -62,34 +46,8 @@ export async function importChunk(
     const finished = once(copy, 'finish');
     // Awaited below on success; when the loop throws first (a dead connection), its rejection must not go unhandled.
     finished.catch(() => undefined);
-    db = new Database(backupPath, { readonly: true, fileMustExist: true });
-    const { sql, params } = chunkQuery(table, chunk);
-    const statement = db.prepare(sql).raw(true).safeIntegers(true);
-    const kinds = table.columns.map((c) => c.kind);
-    const zones = table.columns.map((c) => c.timeZone);
-    let buffer = '';
-    let rows = 0;
-    for (const row of statement.iterate(...params) as IterableIterator<SqliteValue[]>) {
-      try {
-        buffer += `${row.map((value, i) => copyField(kinds[i] ?? 'text', value, zones[i])).join('\t')}\n`;
-      } catch (err) {
-        throw new DbopsError(
-          ErrorCode.BadInput,
-          `${table.name}: row ${rows + 1} of chunk ${chunk.index} cannot be converted: ${(err as Error).message}`,
-        );
-      }
-      rows += 1;
-      if (buffer.length >= FLUSH_BYTES) {
-        // Waiting for 'drain' also yields the event loop, so heartbeats and cancellation get through.
-        if (!copy.write(buffer)) await once(copy, 'drain');
-        buffer = '';
-        // Cancelled (rollback): stop here; the ROLLBACK below undoes this chunk before compensation runs.
-        if (signal?.aborted) throw cancelled(signal, table, chunk);
-      }
-      if (rows % PROGRESS_EVERY === 0) progress(rows);
-    }
-    if (signal?.aborted) throw cancelled(signal, table, chunk);
-    copy.end(buffer);
+    const rows = await pumpFromThread(copy, backupPath, table, chunk, progress, signal);
+    copy.end();
     await finished;
     await client.query(`INSERT INTO ${ledger} (table_name, chunk, rows) VALUES ($1, $2, $3)`, [
       table.name,
@@ -103,8 +61,65 @@ export async function importChunk(
     await client.query('ROLLBACK').catch(() => undefined);
     throw describeCopyError(err, table.name);
   } finally {
-    db?.close();
     client.release();
+  }
+}
+
+/**
+ * Writes what the source thread encodes into the COPY, piece by piece (acknowledging each once written, so
+ * the thread stays only a few pieces ahead); returns the rows. Stops the thread on cancellation or error.
+ */
+async function pumpFromThread(
+  copy: Writable,
+  backupPath: string,
+  table: TablePlan,
+  chunk: ChunkPlan,
+  progress: ChunkProgress,
+  signal?: AbortSignal,
+): Promise<number> {
+  const queue: { message: SourceMessage; ack: () => void }[] = [];
+  let wake: (() => void) | undefined;
+  let exit: unknown;
+  const thread = startSourceThread({ op: 'encode', backupPath, table, chunk }, (message, ack) => {
+    queue.push({ message, ack });
+    wake?.();
+  });
+  thread.done.then(
+    () => {
+      exit ??= new Error(`the source thread of ${table.name} chunk ${chunk.index} stopped without finishing`);
+      wake?.();
+    },
+    (err: unknown) => {
+      exit = err;
+      wake?.();
+    },
+  );
+  let lastProgress = 0;
+  try {
+    for (;;) {
+      const next = queue.shift();
+      if (!next) {
+        if (exit !== undefined) throw exit;
+        await new Promise<void>((resolve) => (wake = resolve));
+        continue;
+      }
+      const { message, ack } = next;
+      if (message.type === 'error')
+        throw message.rowProblem ? new DbopsError(ErrorCode.BadInput, message.message) : new Error(message.message);
+      if (message.type === 'end') return message.rows;
+      if (message.type !== 'data') continue;
+      // Waiting for 'drain' also yields the event loop, so heartbeats and cancellation get through.
+      if (!copy.write(message.bytes)) await once(copy, 'drain');
+      ack();
+      // Cancelled (rollback): stop here; the ROLLBACK undoes this chunk before compensation runs.
+      if (signal?.aborted) throw cancelled(signal, table, chunk);
+      if (message.rows - lastProgress >= PROGRESS_EVERY) {
+        lastProgress = message.rows;
+        progress(message.rows);
+      }
+    }
+  } finally {
+    await thread.stop();
   }
 }
 

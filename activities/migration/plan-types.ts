@@ -71,6 +71,8 @@ export interface TablePlan {
   checks: string[];
   /** Columns named updated_at that get a BEFORE UPDATE trigger setting now(). */
   updatedAtColumns: string[];
+  /** Every INTEGER value is within ±2^53, so rows can be read as plain numbers (faster than BigInt). */
+  integersFitDouble?: boolean;
 }
 
 /** The whole plan. */
@@ -82,4 +84,6 @@ export interface MigrationPlan {
   warnings: string[];
   /** Problems that stop the run before the target is touched. */
   fatal: string[];
+  /** CPUs of the worker that planned (the default concurrency follows it: more would only cost memory). */
+  hostParallelism?: number;
 }

@@ -68,6 +68,47 @@ export function timestampShape(text: string): { naive: boolean; dateOnly: boolea
   return f && { naive: f.offsetMinutes === null, dateOnly: f.dateOnly };
 }
 
+/**
+ * The instant of a timestamp text as a compact key, `<epoch seconds>.<microseconds>`, without Date or BigInt:
+ * what verification compares on both sides (it runs once per value, so it is kept cheap). Null when the
+ * text is not a timestamp.
+ */
+export function instantKey(text: string, timeZone?: string): string | null {
+  const f = readFields(text);
+  if (!f) return null;
+  const wall = daysFromCivil(f.year, f.month, f.day) * 86_400 + f.hour * 3_600 + f.minute * 60 + f.second;
+  const offset =
+    f.offsetMinutes !== null
+      ? f.offsetMinutes * 60
+      : timeZone
+        ? zoneOffsetForWallTime(wall * 1000, timeZone) / 1000
+        : 0;
+  return `${wall - offset}.${f.frac.padEnd(6, '0')}`;
+}
+
+/**
+ * A timestamp text as COPY gives it to a timestamptz column when naive values mean UTC: the text itself with
+ * an explicit `+00` (PostgreSQL then reads exactly the instant parseTimestamp finds; verification checks it).
+ * Null when the text is not a timestamp.
+ */
+export function utcCopyText(text: string): string | null {
+  const f = readFields(text);
+  if (!f) return null;
+  const trimmed = text.trim();
+  if (f.dateOnly) return `${trimmed} 00:00:00+00`;
+  return f.offsetMinutes === null ? `${trimmed}+00` : trimmed;
+}
+
+/** Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146_097 + doe - 719_468;
+}
+
 /** Parses a timestamp text, or returns null when it is not one (or names an impossible date). */
 export function parseTimestamp(text: string, timeZone?: string): ParsedTimestamp | null {
   const f = readFields(text);

@@ -4,7 +4,7 @@
  * textual spelling: `1e+21` vs `1000000000000000000000`, `{"b":1, "a":2}` vs `{"a": 2, "b": 1}`). Pure.
  */
 import type { TargetKind } from './choose-type';
-import { formatUtcMicros, parseTimestamp } from './timestamps';
+import { formatUtcMicros, instantKey, parseTimestamp, utcCopyText } from './timestamps';
 
 /** A value as better-sqlite3 returns it with safe integers on. */
 export type SqliteValue = null | bigint | number | string | Buffer;
@@ -37,8 +37,12 @@ export function copyField(kind: TargetKind, value: SqliteValue, timeZone?: strin
     case 'text':
     case 'jsonb':
       return escapeCopy(String(value));
-    case 'timestamptz':
-      return formatUtcMicros(mustParse(value, timeZone).epochMicros);
+    case 'timestamptz': {
+      if (timeZone) return formatUtcMicros(mustParse(value, timeZone).epochMicros);
+      const text = typeof value === 'string' ? utcCopyText(value) : null;
+      if (text === null) throw new Error(`not a timestamp: ${String(value).slice(0, 40)}`);
+      return escapeCopy(text);
+    }
     case 'date':
       return String(value).trim();
     case 'bytea':
@@ -57,7 +61,7 @@ export function canonicalSource(kind: TargetKind, value: SqliteValue, timeZone?:
     case 'jsonb':
       return canonicalJson(String(value));
     case 'timestamptz':
-      return mustParse(value, timeZone).epochMicros.toString();
+      return mustInstant(value, timeZone);
     case 'bytea':
       return (Buffer.isBuffer(value) ? value : Buffer.from(String(value), 'utf8')).toString('hex');
     default:
@@ -77,7 +81,7 @@ export function canonicalTarget(kind: TargetKind, text: string | null): string |
     case 'jsonb':
       return canonicalJson(text);
     case 'timestamptz':
-      return mustParse(text).epochMicros.toString();
+      return mustInstant(text);
     case 'bytea':
       return text.startsWith('\\x') ? text.slice(2) : text;
     case 'boolean':
@@ -129,6 +133,12 @@ function stableStringify(value: unknown): string {
 function toBoolean(value: SqliteValue): boolean {
   if (typeof value === 'string') return /^(t|true)$/i.test(value.trim());
   return Number(value) !== 0;
+}
+
+function mustInstant(value: SqliteValue, timeZone?: string): string {
+  const key = typeof value === 'string' ? instantKey(value, timeZone) : null;
+  if (key === null) throw new Error(`not a timestamp: ${String(value).slice(0, 40)}`);
+  return key;
 }
 
 function mustParse(value: SqliteValue, timeZone?: string): { epochMicros: bigint } {

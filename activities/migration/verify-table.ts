@@ -3,14 +3,13 @@
  * staging table — reduces every value to its canonical form and compares row counts and order-independent
  * checksums.
  */
-import Database from 'better-sqlite3';
 import type pg from 'pg';
 import Cursor from 'pg-cursor';
-import { quoteIdent } from '../sqlite/discover-schema';
 import { qi, qualified } from './names';
 import type { TablePlan } from './plan-types';
 import { RowDigest } from './row-digest';
-import { canonicalSource, canonicalTarget, selectExpression, type SqliteValue } from './values';
+import { startSourceThread } from './source-thread';
+import { canonicalTarget } from './values';
 
 /** Both sides of one table. */
 export interface TableVerification {
@@ -22,7 +21,7 @@ export interface TableVerification {
   match: boolean;
 }
 
-const BATCH = 5_000;
+const BATCH = 2_000;
 
 /** Computes both digests at once (PostgreSQL produces rows while JS hashes the SQLite side); `progress` gets rows done. */
 export async function verifyTable(
@@ -31,9 +30,10 @@ export async function verifyTable(
   backupPath: string,
   table: TablePlan,
   progress: (rows: number) => void,
+  signal?: AbortSignal,
 ): Promise<TableVerification> {
   const [source, target] = await Promise.all([
-    digestSource(backupPath, table, progress),
+    digestSource(backupPath, table, progress, signal),
     digestTarget(pool, schema, table, progress),
   ]);
   return {
@@ -46,32 +46,31 @@ export async function verifyTable(
   };
 }
 
+/** The SQLite side, computed on a worker thread (see source-thread.ts). */
 async function digestSource(
   backupPath: string,
   table: TablePlan,
   progress: (rows: number) => void,
-): Promise<RowDigest> {
-  const kinds = table.columns.map((c) => c.kind);
-  const zones = table.columns.map((c) => c.timeZone);
-  const digest = new RowDigest();
-  const db = new Database(backupPath, { readonly: true, fileMustExist: true });
+  signal?: AbortSignal,
+): Promise<{ rows: number; value: string }> {
+  let outcome: { rows: number; value: string } | undefined;
+  let failure: Error | undefined;
+  const thread = startSourceThread({ op: 'digest', backupPath, table }, (message) => {
+    if (message.type === 'progress') progress(message.rows);
+    else if (message.type === 'end') outcome = { rows: message.rows, value: message.digest ?? '' };
+    else if (message.type === 'error') failure = new Error(`${table.name}: ${message.message}`);
+  });
+  const stop = () => void thread.stop();
+  signal?.addEventListener('abort', stop);
   try {
-    const columns = table.columns.map((c) => selectExpression(quoteIdent(c.name), c.kind)).join(', ');
-    const statement = db
-      .prepare(`SELECT ${columns} FROM ${quoteIdent(table.name)}`)
-      .raw(true)
-      .safeIntegers(true);
-    for (const row of statement.iterate() as IterableIterator<SqliteValue[]>) {
-      digest.add(row.map((value, i) => canonicalSource(kinds[i] ?? 'text', value, zones[i])));
-      if (digest.rows % BATCH === 0) {
-        progress(digest.rows);
-        await new Promise((resolve) => setImmediate(resolve)); // let the target side and heartbeats run
-      }
-    }
-    return digest;
+    await thread.done;
   } finally {
-    db.close();
+    signal?.removeEventListener('abort', stop);
   }
+  if (signal?.aborted) throw signal.reason;
+  if (failure) throw failure;
+  if (!outcome) throw new Error(`${table.name}: the source digest thread stopped without a result`);
+  return outcome;
 }
 
 async function digestTarget(

@@ -15,7 +15,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { temporal } from '@temporalio/proto';
 import { exportPlan } from '../../activities/migration/export-source';
-import { chunkQuery } from '../../activities/migration/import-chunk';
+import { chunkQuery } from '../../activities/migration/source-thread';
 import { createTableSql, indexSql } from '../../activities/migration/ddl';
 import { qi } from '../../activities/migration/names';
 import { copyField, type SqliteValue } from '../../activities/migration/values';
@@ -55,12 +55,13 @@ async function timed<T>(body: () => Promise<T>): Promise<{ ms: number; value: T 
 async function runDbops(source: string): Promise<{ ms: number; rssMb: number; result: MigrationResult }> {
   const url = await freshDatabase('bench_dbops');
   const taskQueue = `bench-${process.pid}`;
-  const worker = spawn(process.execPath, [join(PATHS.root, 'dist', 'workers', 'main.js')], {
+  const worker = spawn(process.execPath, [...PATHS.workerNodeFlags, PATHS.workerEntry], {
     env: {
       ...process.env,
       DBOPS_TASK_QUEUE: taskQueue,
       DBOPS_ARTIFACT_DIR: join(dir, 'artifacts'),
       DBOPS_LOG_LEVEL: 'WARN',
+      ...PATHS.workerEnv,
     },
     stdio: 'inherit',
   });
@@ -77,14 +78,38 @@ async function runDbops(source: string): Promise<{ ms: number; rssMb: number; re
       if (i > 600) throw new Error('bench worker did not start');
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    const rssByPhase: Record<string, number> = {};
     const { ms, value } = await timed(async () => {
       const handle = await client.workflow.start('migrateSqliteToPostgres', {
         workflowId: `bench-migrate-${users}-${Date.now()}`,
         taskQueue,
         args: [{ source, target: url, schema: 'public', rollbackWindowMinutes: 0 }],
       });
-      return (await handle.result()) as MigrationResult;
+      // Resident memory sampled with the phase it was seen in, to tell which step needs the memory.
+      const inFlight = new Set<Promise<unknown>>();
+      const sampler = setInterval(() => {
+        if (inFlight.size > 0) return;
+        const rss =
+          Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${worker.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+        const sample = handle
+          .query<{ phase: string }>('progress')
+          .then(({ phase }) => (rssByPhase[phase] = Math.max(rssByPhase[phase] ?? 0, rss)))
+          .catch(() => undefined)
+          .finally(() => inFlight.delete(sample));
+        inFlight.add(sample);
+      }, 250);
+      try {
+        return (await handle.result()) as MigrationResult;
+      } finally {
+        clearInterval(sampler);
+        await Promise.all(inFlight); // the client is closed next: no query may still be retrying
+      }
     });
+    process.stdout.write(
+      `dbops worker RSS by phase (MB, sampled): ${Object.entries(rssByPhase)
+        .map(([phase, mb]) => `${phase} ${mb.toFixed(0)}`)
+        .join(', ')}\n`,
+    );
     const status = readFileSync(`/proc/${worker.pid}/status`, 'utf8');
     const rssMb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
     return { ms, rssMb, result: value };

@@ -26,6 +26,12 @@ export const PATHS = {
   temporalDb: join(ROOT, '.dbops', 'temporal', 'temporal.db'),
   minioData: join(ROOT, '.dbops', 'minio'),
   workerEntry: join(ROOT, 'dist', 'workers', 'main.js'),
+  /**
+   * How the worker is run, to keep its resident memory down (measured by bench:migrate): a small young
+   * generation, and two malloc arenas (each thread — the migration's SQLite threads — would get its own).
+   */
+  workerNodeFlags: ['--max-semi-space-size=2'],
+  workerEnv: { MALLOC_ARENA_MAX: '2' },
   buildInfo: join(ROOT, 'dist', '.tsbuildinfo'),
   /** Machine-wide cache of built tools, shared by clones and CI runs; never required. */
   toolCache: join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'dbops-tools'),

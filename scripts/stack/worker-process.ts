@@ -25,8 +25,9 @@ export async function ensureWorker(config: DbopsConfig): Promise<{ action: Worke
   if (existing !== undefined && readStamp() === build) return { action: 'kept', pid: existing };
   if (existing !== undefined) await stopProcess('worker');
 
-  const proc = startDetached('worker', process.execPath, [PATHS.workerEntry], {
+  const proc = startDetached('worker', process.execPath, [...PATHS.workerNodeFlags, PATHS.workerEntry], {
     ...process.env,
+    ...PATHS.workerEnv,
     DBOPS_TEMPORAL_ADDRESS: `${TEMPORAL.host}:${TEMPORAL.port}`,
   });
   writeFileSync(BUILD_STAMP, build);

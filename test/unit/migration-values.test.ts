@@ -3,7 +3,7 @@ import { planChunks } from '../../activities/migration/build-plan';
 import { fitName, qi } from '../../activities/migration/names';
 import { rewriteBooleanComparisons } from '../../activities/migration/rewrite-booleans';
 import { RowDigest } from '../../activities/migration/row-digest';
-import { formatUtcMicros, parseTimestamp, timeZoneProblem } from '../../activities/migration/timestamps';
+import { formatUtcMicros, instantKey, parseTimestamp, timeZoneProblem } from '../../activities/migration/timestamps';
 import { translateDefault } from '../../activities/migration/translate-default';
 import { canonicalDecimal, canonicalSource, canonicalTarget, copyField } from '../../activities/migration/values';
 import { parseChecks, parseCreateIndex, splitTopLevel } from '../../activities/sqlite/sql-text';
@@ -20,8 +20,10 @@ describe('COPY text encoding', () => {
     ['double', 0.1, '0.1'],
     ['double', Infinity, 'Infinity'],
     ['bytea', Buffer.from([0, 1, 254]), '\\\\x0001fe'],
-    ['timestamptz', '2025-06-01 12:00:00', '2025-06-01 12:00:00.000000+00'],
-    ['timestamptz', '2025-06-01T12:00:00.123456-02:30', '2025-06-01 14:30:00.123456+00'],
+    // The text itself, naive values pinned to UTC (PostgreSQL parses it; verification checks the instant).
+    ['timestamptz', '2025-06-01 12:00:00', '2025-06-01 12:00:00+00'],
+    ['timestamptz', '2025-06-01T12:00:00.123456-02:30', '2025-06-01T12:00:00.123456-02:30'],
+    ['timestamptz', ' 2025-06-01 ', '2025-06-01 00:00:00+00'],
   ] as const)('%s %j → %j', (kind, value, field) => expect(copyField(kind, value as never)).toBe(field));
 });
 
@@ -117,6 +119,21 @@ describe('timestamps', () => {
     ['2025-01-15T12:00:00+01:00', '2025-01-15 11:00:00.000000+00'], // an explicit offset wins over the zone
   ])('naive %s in America/New_York → %s', (text, utc) => {
     expect(formatUtcMicros(parseTimestamp(text, 'America/New_York')?.epochMicros ?? 0n)).toBe(utc);
+  });
+
+  it.each([
+    ['1970-01-01 00:00:00', undefined],
+    ['1969-12-31 23:59:59.999999', undefined],
+    ['0001-01-01', undefined],
+    ['9999-12-31T23:59:59.5Z', undefined],
+    ['2024-02-29 12:00:00+05:45', undefined],
+    ['1900-03-01 00:00:00', undefined],
+    ['2025-03-09 02:30:00', 'America/New_York'],
+    ['2025-11-02 01:30:00', 'America/New_York'],
+  ])('instantKey(%s, %s) names the instant parseTimestamp computes', (text, zone) => {
+    const parsed = parseTimestamp(text, zone)?.epochMicros ?? 0n;
+    const [seconds = '', micros = ''] = instantKey(text, zone)?.split('.') ?? [];
+    expect(BigInt(seconds) * 1_000_000n + BigInt(micros)).toBe(parsed);
   });
 
   it('a half-hour zone and a zone name that does not exist', () => {

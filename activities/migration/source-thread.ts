@@ -1,0 +1,201 @@
+/**
+ * The SQLite side of import and verify, on a worker thread: reading rows and turning them into COPY text or
+ * a row digest is the CPU-heavy half of both steps, and on the activity's own thread it would compete with
+ * the PostgreSQL half (and heartbeats) for one core. The thread reads the backup copy read-only.
+ *
+ * `encode`: sends the chunk's COPY text in ~256 KiB pieces (transferred, not copied), at most a few ahead of
+ * what the activity has written (it acknowledges each piece), so memory stays bounded whatever the speed
+ * of PostgreSQL. `digest`: computes the table's row digest and sends progress.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { DbopsError, type ErrorCodeValue } from '../../common/errors';
+import { quoteIdent } from '../sqlite/discover-schema';
+import type { PlanOptions } from './build-plan';
+import { exportPlan } from './export-source';
+import type { ChunkPlan, MigrationPlan, TablePlan } from './plan-types';
+import { RowDigest } from './row-digest';
+import { canonicalSource, copyField, selectExpression, type SqliteValue } from './values';
+
+/** What the activity asks the thread to do. */
+export type SourceJob =
+  | { op: 'encode'; backupPath: string; table: TablePlan; chunk: ChunkPlan }
+  | { op: 'digest'; backupPath: string; table: TablePlan }
+  | { op: 'export'; backupPath: string; options: Omit<PlanOptions, 'orphans'> };
+
+/** What the thread sends back. */
+export type SourceMessage =
+  | { type: 'data'; bytes: Uint8Array; rows: number }
+  | { type: 'progress'; rows: number }
+  | { type: 'end'; rows: number; digest?: string; plan?: MigrationPlan }
+  | { type: 'table'; table: string; done: number; total: number }
+  | { type: 'error'; message: string; rowProblem: boolean; code?: string; dbops?: boolean; retryable?: boolean };
+
+const FLUSH_CHARS = 256 * 1024;
+const AHEAD = 4;
+const PROGRESS_EVERY = 5_000;
+
+/** The SELECT that reads a chunk (or a whole table) in a stable order. */
+export function chunkQuery(table: TablePlan, chunk: ChunkPlan): { sql: string; params: string[] } {
+  const columns = table.columns.map((c) => selectExpression(quoteIdent(c.name), c.kind)).join(', ');
+  const from = `FROM ${quoteIdent(table.name)}`;
+  if (chunk.from !== undefined && chunk.to !== undefined) {
+    return {
+      sql: `SELECT ${columns} ${from} WHERE rowid BETWEEN ? AND ? ORDER BY rowid`,
+      params: [chunk.from, chunk.to],
+    };
+  }
+  return { sql: `SELECT ${columns} ${from}`, params: [] };
+}
+
+/** The compiled thread script (tests run the TypeScript sources; the thread always runs the build). */
+function threadScript(): string {
+  const beside = join(__dirname, 'source-thread.js');
+  return existsSync(beside)
+    ? beside
+    : join(__dirname, '..', '..', 'dist', 'activities', 'migration', 'source-thread.js');
+}
+
+/** Starts a job on a new thread; `onMessage` gets every message; resolves when the thread has exited. */
+export function startSourceThread(
+  job: SourceJob,
+  onMessage: (message: SourceMessage, ack: () => void) => void,
+): { done: Promise<void>; stop: () => Promise<void> } {
+  // A small young generation: the thread allocates fast and V8 would otherwise grow it to 3×16 MB per thread.
+  const thread = new Worker(threadScript(), { workerData: job, resourceLimits: { maxYoungGenerationSizeMb: 6 } });
+  const done = new Promise<void>((resolve, reject) => {
+    thread.on('message', (message: SourceMessage) => onMessage(message, () => thread.postMessage('ack')));
+    thread.on('error', reject);
+    thread.on('exit', () => resolve());
+  });
+  return { done, stop: async () => void (await thread.terminate()) };
+}
+
+/**
+ * Discovery, profiling and the plan on a thread: minutes of synchronous SQLite work that would otherwise
+ * freeze the worker's event loop (heartbeats, workflow tasks, other activities). Stops on `signal`.
+ */
+export async function exportInThread(
+  backupPath: string,
+  options: Omit<PlanOptions, 'orphans'>,
+  onTable: (table: string, done: number, total: number) => void,
+  signal?: AbortSignal,
+): Promise<MigrationPlan> {
+  let plan: MigrationPlan | undefined;
+  let failure: Error | undefined;
+  const thread = startSourceThread({ op: 'export', backupPath, options }, (message) => {
+    if (message.type === 'table') onTable(message.table, message.done, message.total);
+    else if (message.type === 'end') plan = message.plan;
+    else if (message.type === 'error') {
+      failure = message.dbops
+        ? new DbopsError(message.code as ErrorCodeValue, message.message, { retryable: message.retryable })
+        : Object.assign(new Error(message.message), { code: message.code });
+    }
+  });
+  const stop = () => void thread.stop();
+  signal?.addEventListener('abort', stop);
+  try {
+    await thread.done;
+  } finally {
+    signal?.removeEventListener('abort', stop);
+  }
+  if (signal?.aborted) throw signal.reason;
+  if (failure) throw failure;
+  if (!plan) throw new Error('the export thread stopped without a plan');
+  return plan;
+}
+
+async function encode(db: Database.Database, table: TablePlan, chunk: ChunkPlan): Promise<void> {
+  let credits = AHEAD;
+  let wake: (() => void) | undefined;
+  parentPort?.on('message', () => {
+    credits += 1;
+    wake?.();
+  });
+  const { sql, params } = chunkQuery(table, chunk);
+  const statement = db.prepare(sql).raw(true).safeIntegers(!table.integersFitDouble);
+  const kinds = table.columns.map((c) => c.kind);
+  const zones = table.columns.map((c) => c.timeZone);
+  const encoder = new TextEncoder();
+  let text = '';
+  let rows = 0;
+  const send = async (): Promise<void> => {
+    while (credits === 0) await new Promise<void>((resolve) => (wake = resolve));
+    credits -= 1;
+    const bytes = encoder.encode(text);
+    parentPort?.postMessage({ type: 'data', bytes, rows } satisfies SourceMessage, [bytes.buffer]);
+    text = '';
+  };
+  for (const row of statement.iterate(...params) as IterableIterator<SqliteValue[]>) {
+    let line: string;
+    try {
+      line = row.map((value, i) => copyField(kinds[i] ?? 'text', value, zones[i])).join('\t');
+    } catch (err) {
+      const message = `${table.name}: row ${rows + 1} of chunk ${chunk.index} cannot be converted: ${(err as Error).message}`;
+      parentPort?.postMessage({ type: 'error', message, rowProblem: true } satisfies SourceMessage);
+      return;
+    }
+    text += `${line}\n`;
+    rows += 1;
+    if (text.length >= FLUSH_CHARS) await send();
+  }
+  if (text.length > 0) await send();
+  parentPort?.postMessage({ type: 'end', rows } satisfies SourceMessage);
+}
+
+function digest(db: Database.Database, table: TablePlan): void {
+  const kinds = table.columns.map((c) => c.kind);
+  const zones = table.columns.map((c) => c.timeZone);
+  const rowDigest = new RowDigest();
+  const columns = table.columns.map((c) => selectExpression(quoteIdent(c.name), c.kind)).join(', ');
+  const statement = db
+    .prepare(`SELECT ${columns} FROM ${quoteIdent(table.name)}`)
+    .raw(true)
+    .safeIntegers(!table.integersFitDouble);
+  for (const row of statement.iterate() as IterableIterator<SqliteValue[]>) {
+    rowDigest.add(row.map((value, i) => canonicalSource(kinds[i] ?? 'text', value, zones[i])));
+    if (rowDigest.rows % PROGRESS_EVERY === 0)
+      parentPort?.postMessage({ type: 'progress', rows: rowDigest.rows } satisfies SourceMessage);
+  }
+  parentPort?.postMessage({ type: 'end', rows: rowDigest.rows, digest: rowDigest.value } satisfies SourceMessage);
+}
+
+async function main(job: SourceJob): Promise<void> {
+  if (job.op === 'export') {
+    try {
+      const { plan } = exportPlan(job.backupPath, job.options, (table, done, total) =>
+        parentPort?.postMessage({ type: 'table', table, done, total } satisfies SourceMessage),
+      );
+      parentPort?.postMessage({ type: 'end', rows: 0, plan } satisfies SourceMessage);
+    } catch (err) {
+      const e = err as Error & { code?: unknown };
+      parentPort?.postMessage({
+        type: 'error',
+        message: e.message,
+        rowProblem: false,
+        code: typeof e.code === 'string' ? e.code : undefined,
+        dbops: err instanceof DbopsError,
+        retryable: err instanceof DbopsError ? err.retryable : undefined,
+      } satisfies SourceMessage);
+    }
+    return;
+  }
+  const db = new Database(job.backupPath, { readonly: true, fileMustExist: true });
+  try {
+    if (job.op === 'encode') await encode(db, job.table, job.chunk);
+    else digest(db, job.table);
+  } catch (err) {
+    parentPort?.postMessage({
+      type: 'error',
+      message: (err as Error).message,
+      rowProblem: false,
+    } satisfies SourceMessage);
+  } finally {
+    db.close();
+    parentPort?.removeAllListeners('message'); // lets the thread exit
+  }
+}
+
+if (!isMainThread && parentPort) void main(workerData as SourceJob);
