@@ -292,7 +292,7 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
       if (mismatched.length > 0) {
         throw ApplicationFailure.create({
           type: 'DBOPS_VERIFY_MISMATCH',
-          message: `verification failed: ${mismatched.map((v) => `${v.table} source ${v.checksumSource} ≠ target ${v.checksumTarget}`).join('; ')}`,
+          message: `verification failed: ${mismatched.map((v) => `${v.table} source ${v.checksumSource} (${v.rowsSource} rows) ≠ target ${v.checksumTarget} (${v.rowsTarget} rows)${v.problem ? `: ${v.problem}` : ''}`).join('; ')}`,
           nonRetryable: true,
         });
       }

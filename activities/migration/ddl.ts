@@ -20,7 +20,7 @@ export function createTableSql(schema: string, table: TablePlan): string {
 
 /** The chunk bookkeeping table: one row per committed chunk, written in the chunk's own transaction. */
 export function chunkLedgerSql(schema: string): string {
-  return `CREATE TABLE ${qualified(schema, '__dbops_chunks')} (table_name text NOT NULL, chunk integer NOT NULL, rows bigint NOT NULL, PRIMARY KEY (table_name, chunk))`;
+  return `CREATE TABLE ${qualified(schema, '__dbops_chunks')} (table_name text NOT NULL, chunk integer NOT NULL, rows bigint NOT NULL, source_digest text NOT NULL, PRIMARY KEY (table_name, chunk))`;
 }
 
 /** ALTER TABLE … ADD PRIMARY KEY / UNIQUE, or CREATE [UNIQUE] INDEX. */

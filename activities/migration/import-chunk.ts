@@ -1,6 +1,7 @@
 /**
  * Step 4: copy one key range of one table from the SQLite backup into the staging table with COPY, in one
- * transaction that also records the chunk in the ledger. A retry finds the ledger row and returns the
+ * transaction that also records the chunk in the ledger (with the row digest of its source values, which
+ * verification sums). A retry finds the ledger row and returns the
  * recorded count (the chunk committed), or finds nothing (it rolled back) and copies again: no duplicate,
  * no lost row (DESIGN decision 3).
  */
@@ -46,13 +47,14 @@ export async function importChunk(
     const finished = once(copy, 'finish');
     // Awaited below on success; when the loop throws first (a dead connection), its rejection must not go unhandled.
     finished.catch(() => undefined);
-    const rows = await pumpFromThread(copy, backupPath, table, chunk, progress, signal);
+    const { rows, digest } = await pumpFromThread(copy, backupPath, table, chunk, progress, signal);
     copy.end();
     await finished;
-    await client.query(`INSERT INTO ${ledger} (table_name, chunk, rows) VALUES ($1, $2, $3)`, [
+    await client.query(`INSERT INTO ${ledger} (table_name, chunk, rows, source_digest) VALUES ($1, $2, $3, $4)`, [
       table.name,
       chunk.index,
       rows,
+      digest,
     ]);
     await client.query('COMMIT');
     progress(rows);
@@ -67,7 +69,7 @@ export async function importChunk(
 
 /**
  * Writes what the source thread encodes into the COPY, piece by piece (acknowledging each once written, so
- * the thread stays only a few pieces ahead); returns the rows. Stops the thread on cancellation or error.
+ * the thread stays only a few pieces ahead); returns the rows and their source digest. Stops the thread on cancellation or error.
  */
 async function pumpFromThread(
   copy: Writable,
@@ -76,7 +78,7 @@ async function pumpFromThread(
   chunk: ChunkPlan,
   progress: ChunkProgress,
   signal?: AbortSignal,
-): Promise<number> {
+): Promise<{ rows: number; digest: string }> {
   const queue: { message: SourceMessage; ack: () => void }[] = [];
   let wake: (() => void) | undefined;
   let exit: unknown;
@@ -106,7 +108,7 @@ async function pumpFromThread(
       const { message, ack } = next;
       if (message.type === 'error')
         throw message.rowProblem ? new DbopsError(ErrorCode.BadInput, message.message) : new Error(message.message);
-      if (message.type === 'end') return message.rows;
+      if (message.type === 'end') return { rows: message.rows, digest: message.digest ?? '' };
       if (message.type !== 'data') continue;
       // Waiting for 'drain' also yields the event loop, so heartbeats and cancellation get through.
       if (!copy.write(message.bytes)) await once(copy, 'drain');

@@ -50,4 +50,13 @@ export class RowDigest {
   get value(): string {
     return `${this.count}:${this.sumA.toString(16).padStart(8, '0')}${this.sumB.toString(16).padStart(8, '0')}`;
   }
+
+  /** Adds the rows of another digest, given as its checksum text (digests of disjoint parts sum to the whole). */
+  merge(value: string): void {
+    const m = /^(\d+):([0-9a-f]{8})([0-9a-f]{8})$/.exec(value);
+    if (!m) throw new Error(`not a row digest: ${value}`);
+    this.count += Number(m[1]);
+    this.sumA = (this.sumA + parseInt(m[2] ?? '0', 16)) >>> 0;
+    this.sumB = (this.sumB + parseInt(m[3] ?? '0', 16)) >>> 0;
+  }
 }

@@ -1,11 +1,13 @@
 /**
- * The SQLite side of import and verify, on a worker thread: reading rows and turning them into COPY text or
- * a row digest is the CPU-heavy half of both steps, and on the activity's own thread it would compete with
- * the PostgreSQL half (and heartbeats) for one core. The thread reads the backup copy read-only.
+ * The SQLite side of export and import on worker threads: discovering and profiling, and reading rows into
+ * COPY text, are the CPU-heavy work of those steps, and on the activity's own thread they would freeze the
+ * worker's event loop (heartbeats, workflow tasks) and compete with the PostgreSQL half for one core. The
+ * threads read the backup copy, read-only.
  *
- * `encode`: sends the chunk's COPY text in ~256 KiB pieces (transferred, not copied), at most a few ahead of
- * what the activity has written (it acknowledges each piece), so memory stays bounded whatever the speed
- * of PostgreSQL. `digest`: computes the table's row digest and sends progress.
+ * `export`: builds the plan. `encode`: sends a chunk's COPY text in ~256 KiB pieces (transferred, not
+ * copied), at most a few ahead of what the activity has written (it acknowledges each piece), so memory stays
+ * bounded whatever the speed of PostgreSQL; and the row digest of the chunk's source values, which
+ * verification sums (so the source is read once for both).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,20 +24,17 @@ import { canonicalSource, copyField, selectExpression, type SqliteValue } from '
 /** What the activity asks the thread to do. */
 export type SourceJob =
   | { op: 'encode'; backupPath: string; table: TablePlan; chunk: ChunkPlan }
-  | { op: 'digest'; backupPath: string; table: TablePlan }
   | { op: 'export'; backupPath: string; options: Omit<PlanOptions, 'orphans'> };
 
 /** What the thread sends back. */
 export type SourceMessage =
   | { type: 'data'; bytes: Uint8Array; rows: number }
-  | { type: 'progress'; rows: number }
   | { type: 'end'; rows: number; digest?: string; plan?: MigrationPlan }
   | { type: 'table'; table: string; done: number; total: number }
   | { type: 'error'; message: string; rowProblem: boolean; code?: string; dbops?: boolean; retryable?: boolean };
 
 const FLUSH_CHARS = 256 * 1024;
 const AHEAD = 4;
-const PROGRESS_EVERY = 5_000;
 
 /** The SELECT that reads a chunk (or a whole table) in a stable order. */
 export function chunkQuery(table: TablePlan, chunk: ChunkPlan): { sql: string; params: string[] } {
@@ -119,6 +118,10 @@ async function encode(db: Database.Database, table: TablePlan, chunk: ChunkPlan)
   const kinds = table.columns.map((c) => c.kind);
   const zones = table.columns.map((c) => c.timeZone);
   const encoder = new TextEncoder();
+  // The source side of verification is computed here, from the values as read (not from the COPY text),
+  // so the rows are read once for both; see verify-table.ts.
+  const rowDigest = new RowDigest();
+  const canonical: (string | null)[] = new Array<string | null>(table.columns.length).fill(null);
   let text = '';
   let rows = 0;
   const send = async (): Promise<void> => {
@@ -129,9 +132,16 @@ async function encode(db: Database.Database, table: TablePlan, chunk: ChunkPlan)
     text = '';
   };
   for (const row of statement.iterate(...params) as IterableIterator<SqliteValue[]>) {
-    let line: string;
+    let line = '';
     try {
-      line = row.map((value, i) => copyField(kinds[i] ?? 'text', value, zones[i])).join('\t');
+      // One pass per value for both forms: the timestamp parser remembers the text it just read.
+      for (let i = 0; i < row.length; i++) {
+        const kind = kinds[i] ?? 'text';
+        const value = row[i] ?? null;
+        line += i === 0 ? copyField(kind, value, zones[i]) : `\t${copyField(kind, value, zones[i])}`;
+        canonical[i] = canonicalSource(kind, value, zones[i]);
+      }
+      rowDigest.add(canonical);
     } catch (err) {
       const message = `${table.name}: row ${rows + 1} of chunk ${chunk.index} cannot be converted: ${(err as Error).message}`;
       parentPort?.postMessage({ type: 'error', message, rowProblem: true } satisfies SourceMessage);
@@ -142,24 +152,7 @@ async function encode(db: Database.Database, table: TablePlan, chunk: ChunkPlan)
     if (text.length >= FLUSH_CHARS) await send();
   }
   if (text.length > 0) await send();
-  parentPort?.postMessage({ type: 'end', rows } satisfies SourceMessage);
-}
-
-function digest(db: Database.Database, table: TablePlan): void {
-  const kinds = table.columns.map((c) => c.kind);
-  const zones = table.columns.map((c) => c.timeZone);
-  const rowDigest = new RowDigest();
-  const columns = table.columns.map((c) => selectExpression(quoteIdent(c.name), c.kind)).join(', ');
-  const statement = db
-    .prepare(`SELECT ${columns} FROM ${quoteIdent(table.name)}`)
-    .raw(true)
-    .safeIntegers(!table.integersFitDouble);
-  for (const row of statement.iterate() as IterableIterator<SqliteValue[]>) {
-    rowDigest.add(row.map((value, i) => canonicalSource(kinds[i] ?? 'text', value, zones[i])));
-    if (rowDigest.rows % PROGRESS_EVERY === 0)
-      parentPort?.postMessage({ type: 'progress', rows: rowDigest.rows } satisfies SourceMessage);
-  }
-  parentPort?.postMessage({ type: 'end', rows: rowDigest.rows, digest: rowDigest.value } satisfies SourceMessage);
+  parentPort?.postMessage({ type: 'end', rows, digest: rowDigest.value } satisfies SourceMessage);
 }
 
 async function main(job: SourceJob): Promise<void> {
@@ -184,8 +177,7 @@ async function main(job: SourceJob): Promise<void> {
   }
   const db = new Database(job.backupPath, { readonly: true, fileMustExist: true });
   try {
-    if (job.op === 'encode') await encode(db, job.table, job.chunk);
-    else digest(db, job.table);
+    await encode(db, job.table, job.chunk);
   } catch (err) {
     parentPort?.postMessage({
       type: 'error',

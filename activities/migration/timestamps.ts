@@ -33,33 +33,56 @@ interface TimestampFields {
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-/** The fields of a timestamp text, or null when it is not one (or names an impossible date such as 02-30). */
+let lastText: string | undefined;
+let lastFields: TimestampFields | null = null;
+
+/**
+ * The fields of a timestamp text, or null when it is not one (or names an impossible date such as 02-30).
+ * Remembers the last text: encoding a value and hashing it for verification read the same text twice.
+ */
 function readFields(text: string): TimestampFields | null {
+  if (text === lastText) return lastFields;
+  lastText = text;
+  lastFields = parseFields(text);
+  return lastFields;
+}
+
+function parseFields(text: string): TimestampFields | null {
   const m = PATTERN.exec(text) ?? (/^\s|\s$/.test(text) ? PATTERN.exec(text.trim()) : null);
   if (!m) return null;
-  const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', offset] = m;
-  const year = Number(y);
-  const month = Number(mo);
-  const day = Number(d);
-  const hour = Number(h);
-  const minute = Number(mi);
-  const second = Number(s);
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  const hour = m[4] === undefined ? 0 : Number(m[4]);
+  const minute = m[5] === undefined ? 0 : Number(m[5]);
+  const second = m[6] === undefined ? 0 : Number(m[6]);
+  const offset = m[8];
   if (year < 1 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return null;
   const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
   if (day > (month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] ?? 31))) return null;
   let offsetMinutes: number | null = null;
   if (offset !== undefined) {
     offsetMinutes = 0;
-    if (offset.toUpperCase() !== 'Z') {
-      const sign = offset.startsWith('-') ? -1 : 1;
-      const digits = offset.slice(1).replace(':', '');
+    if (offset !== 'Z' && offset !== 'z') {
+      const sign = offset.charCodeAt(0) === 45 /* - */ ? -1 : 1;
+      const digits = offset.length > 3 && offset[3] === ':' ? offset.slice(1, 3) + offset.slice(4) : offset.slice(1);
       const oh = Number(digits.slice(0, 2));
-      const om = Number(digits.slice(2) || '0');
+      const om = digits.length > 2 ? Number(digits.slice(2)) : 0;
       if (oh > 15 || om > 59) return null;
       offsetMinutes = sign * (oh * 60 + om);
     }
   }
-  return { year, month, day, hour, minute, second, frac, offsetMinutes, dateOnly: m[4] === undefined && !offset };
+  return {
+    year,
+    month,
+    day,
+    hour,
+    minute,
+    second,
+    frac: m[7] ?? '',
+    offsetMinutes,
+    dateOnly: m[4] === undefined && offset === undefined,
+  };
 }
 
 /** Whether a text is a timestamp, and of which shape, without computing its instant (profiling's fast path). */

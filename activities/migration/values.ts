@@ -147,8 +147,11 @@ function mustParse(value: SqliteValue, timeZone?: string): { epochMicros: bigint
   return parsed;
 }
 
+const COPY_SPECIAL = /[\\\n\r\t]/;
+
 /** Escapes text for COPY's text format. */
 export function escapeCopy(text: string): string {
+  if (!COPY_SPECIAL.test(text)) return text;
   return text.replace(/[\\\n\r\t]/g, (ch) =>
     ch === '\\' ? '\\\\' : ch === '\n' ? '\\n' : ch === '\r' ? '\\r' : '\\t',
   );

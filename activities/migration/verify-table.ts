@@ -1,14 +1,16 @@
 /**
- * Step 6: the content check (DESIGN decision 6). Reads the table on both sides — SQLite backup and the
- * staging table — reduces every value to its canonical form and compares row counts and order-independent
- * checksums.
+ * Step 6: the content check (DESIGN decision 6). Both sides reduce every value to its canonical form and
+ * hash the rows into order-independent checksums: the SQLite side while the import read the backup (one
+ * digest per chunk, in the ledger), the PostgreSQL side here by reading the staging table back. Row counts
+ * and checksums must match, and the chunks must cover every row of the source table.
  */
+import Database from 'better-sqlite3';
 import type pg from 'pg';
 import Cursor from 'pg-cursor';
+import { quoteIdent } from '../sqlite/discover-schema';
 import { qi, qualified } from './names';
 import type { TablePlan } from './plan-types';
 import { RowDigest } from './row-digest';
-import { startSourceThread } from './source-thread';
 import { canonicalTarget } from './values';
 
 /** Both sides of one table. */
@@ -19,9 +21,11 @@ export interface TableVerification {
   checksumSource: string;
   checksumTarget: string;
   match: boolean;
+  /** Why the source side is incomplete, when it is. */
+  problem?: string;
 }
 
-const BATCH = 2_000;
+const BATCH = 500;
 
 /** Computes both digests at once (PostgreSQL produces rows while JS hashes the SQLite side); `progress` gets rows done. */
 export async function verifyTable(
@@ -32,45 +36,57 @@ export async function verifyTable(
   progress: (rows: number) => void,
   signal?: AbortSignal,
 ): Promise<TableVerification> {
-  const [source, target] = await Promise.all([
-    digestSource(backupPath, table, progress, signal),
-    digestTarget(pool, schema, table, progress),
-  ]);
+  const source = await digestSource(pool, schema, backupPath, table);
+  const target = await digestTarget(pool, schema, table, progress, signal);
   return {
     table: table.name,
     rowsSource: source.rows,
     rowsTarget: target.rows,
     checksumSource: source.value,
     checksumTarget: target.value,
-    match: source.value === target.value,
+    match: source.problem === undefined && source.rows === target.rows && source.value === target.value,
+    ...(source.problem ? { problem: source.problem } : {}),
   };
 }
 
-/** The SQLite side, computed on a worker thread (see source-thread.ts). */
+/**
+ * The SQLite side: the row digests the import computed from the source values of each chunk as it read
+ * them (recorded in the ledger with the chunk, in the same transaction), summed; and the table's row
+ * count read from the backup itself, so a row that no chunk covered is still noticed.
+ */
 async function digestSource(
+  pool: pg.Pool,
+  schema: string,
   backupPath: string,
   table: TablePlan,
-  progress: (rows: number) => void,
-  signal?: AbortSignal,
-): Promise<{ rows: number; value: string }> {
-  let outcome: { rows: number; value: string } | undefined;
-  let failure: Error | undefined;
-  const thread = startSourceThread({ op: 'digest', backupPath, table }, (message) => {
-    if (message.type === 'progress') progress(message.rows);
-    else if (message.type === 'end') outcome = { rows: message.rows, value: message.digest ?? '' };
-    else if (message.type === 'error') failure = new Error(`${table.name}: ${message.message}`);
-  });
-  const stop = () => void thread.stop();
-  signal?.addEventListener('abort', stop);
+): Promise<{ rows: number; value: string; problem?: string }> {
+  const db = new Database(backupPath, { readonly: true, fileMustExist: true });
+  let rows: number;
   try {
-    await thread.done;
+    rows = Number(
+      db
+        .prepare(`SELECT count(*) FROM ${quoteIdent(table.name)}`)
+        .pluck()
+        .get(),
+    );
   } finally {
-    signal?.removeEventListener('abort', stop);
+    db.close();
   }
-  if (signal?.aborted) throw signal.reason;
-  if (failure) throw failure;
-  if (!outcome) throw new Error(`${table.name}: the source digest thread stopped without a result`);
-  return outcome;
+  const ledger = await pool.query<{ chunk: number; source_digest: string }>(
+    `SELECT chunk, source_digest FROM ${qualified(schema, '__dbops_chunks')} WHERE table_name = $1`,
+    [table.name],
+  );
+  const digest = new RowDigest();
+  for (const row of ledger.rows) digest.merge(row.source_digest);
+  const recorded = new Set(ledger.rows.map((r) => r.chunk));
+  const missing = table.chunks.filter((c) => !recorded.has(c.index)).map((c) => c.index);
+  const problem =
+    missing.length > 0
+      ? `chunk(s) ${missing.join(', ')} have no import record`
+      : digest.rows !== rows
+        ? `the imported chunks cover ${digest.rows} of the source's ${rows} rows`
+        : undefined;
+  return { rows, value: digest.value, ...(problem ? { problem } : {}) };
 }
 
 async function digestTarget(
@@ -78,6 +94,7 @@ async function digestTarget(
   schema: string,
   table: TablePlan,
   progress: (rows: number) => void,
+  signal?: AbortSignal,
 ): Promise<RowDigest> {
   const kinds = table.columns.map((c) => c.kind);
   const digest = new RowDigest();
@@ -94,6 +111,7 @@ async function digestTarget(
         if (rows.length === 0) break;
         for (const row of rows) digest.add(row.map((text, i) => canonicalTarget(kinds[i] ?? 'text', text)));
         progress(digest.rows);
+        if (signal?.aborted) throw signal.reason; // rollback: stop reading
       }
     } finally {
       await cursor.close();

@@ -84,6 +84,21 @@ describe('RowDigest', () => {
     expect(digest([['ab', 'c']])).not.toBe(digest([['a', 'bc']]));
     expect(digest([])).toBe('0:0000000000000000');
   });
+
+  it('digests of disjoint chunks merge into the digest of the whole table (sums wrap modulo 2^32)', () => {
+    const rows = Array.from({ length: 500 }, (_, i) => [String(i), `row ${i} ${'x'.repeat(i % 37)}`]);
+    const whole = new RowDigest();
+    rows.forEach((r) => whole.add(r));
+    const merged = new RowDigest();
+    for (const part of [rows.slice(0, 123), rows.slice(123, 400), rows.slice(400)]) {
+      const d = new RowDigest();
+      part.forEach((r) => d.add(r));
+      merged.merge(d.value);
+    }
+    expect(merged.value).toBe(whole.value);
+    expect(merged.rows).toBe(500);
+    expect(() => merged.merge('garbage')).toThrow(/not a row digest/);
+  });
 });
 
 describe('timestamps', () => {
