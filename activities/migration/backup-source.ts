@@ -35,7 +35,7 @@ export async function backupSqlite(sourcePath: string, runDir: string): Promise<
   let integrity: string;
   try {
     db = new Database(sourcePath, { readonly: true, fileMustExist: true });
-    integrity = String(db.pragma('quick_check', { simple: true }));
+    integrity = String(db.pragma('quick_check', { simple: true })).replace(/\s*\n\s*/g, '; '); // one line
     if (integrity !== 'ok')
       throw new DbopsError(
         ErrorCode.BadInput,

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Progress } from '../../common/progress';
@@ -245,6 +246,27 @@ describe('migrateSqliteToPostgres', () => {
     const failure = await fails({ source, target: db.url, schema: 'bad', ...patch() });
     expect(failure.type).toBe(type);
     expect(failure.message).toMatch(message);
+    expect(await db.schemas()).toEqual(before);
+  });
+
+  it('fails cleanly on a corrupt SQLite file (damaged pages), naming it and the way out', async () => {
+    const path = join(db.dir, 'damaged.db');
+    const sqlite = new Database(path);
+    sqlite.exec(
+      "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) INSERT INTO t SELECT i, printf('%0200d', i) FROM n;",
+    );
+    sqlite.close();
+    const bytes = readFileSync(path);
+    bytes.fill(0xa5, 4096 * 2, 4096 * 6); // pages 3–6: b-tree pages of t, now garbage
+    writeFileSync(path, bytes);
+    const before = await db.schemas();
+    const failure = await fails({ source: path, target: db.url, schema: 'bad' });
+    expect(failure).toMatchObject({ type: 'DBOPS_BAD_INPUT' });
+    expect(failure.message).toMatch(
+      new RegExp(
+        `${path} is (corrupt .*restore it from a backup first|not a readable SQLite database .*check the file)`,
+      ),
+    );
     expect(await db.schemas()).toEqual(before);
   });
 
