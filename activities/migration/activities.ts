@@ -9,7 +9,7 @@ import { resolveTarget } from '../connections/resolve';
 import { withFailureMapping } from '../failures';
 import { backupSqlite, dumpSchema, sha256File, type SourceBackup } from './backup-source';
 import { buildSchemaObjects, buildTableObjects, type BuildOutcome } from './build-indexes';
-import { exportInThread } from './source-thread';
+import { exportInThreads } from './source-thread';
 import { importChunk } from './import-chunk';
 import type { ChunkPlan, MigrationPlan, TablePlan } from './plan-types';
 import { writeReports, type MigrationReportData } from './report';
@@ -103,9 +103,10 @@ export function createMigrationActivities({ config, connections }: ActivityDeps)
     async migrationExport(input: { backupPath: string; options: ExportOptions }): Promise<MigrationPlan> {
       return withFailureMapping('migrationExport', () =>
         keepAlive({ step: 'export' }, async () => ({
-          ...(await exportInThread(
+          ...(await exportInThreads(
             input.backupPath,
             input.options,
+            Math.min(4, availableParallelism()),
             (table, done, total) => heartbeat({ step: 'export', table, done, total }),
             cancellationSignal(),
           )),

@@ -5,35 +5,83 @@
 import Database from 'better-sqlite3';
 import { discoverSchema, quoteIdent } from '../sqlite/discover-schema';
 import { profileTable, registerProfileFunctions } from '../sqlite/profile-columns';
-import type { SourceForeignKey, SourceSchema } from '../sqlite/source-schema';
+import type { SourceForeignKey, SourceSchema, SourceTable } from '../sqlite/source-schema';
 import { buildPlan, type PlanOptions } from './build-plan';
 import type { MigrationPlan } from './plan-types';
 
-/** Discovers, profiles and plans; `onTable` is called after each table (for heartbeats). */
+/** Discovers, profiles and plans in one go; `onTable` is called after each table (for heartbeats). */
 export function exportPlan(
   backupPath: string,
   options: Omit<PlanOptions, 'orphans'>,
-  onTable: (table: string, done: number, total: number) => void = () => undefined,
+  onTable: (table: string) => void = () => undefined,
 ): { plan: MigrationPlan; schema: SourceSchema } {
+  const schema = discoverBackup(backupPath);
+  const { profiles, orphans } = profileBackup(
+    backupPath,
+    schema,
+    schema.tables.map((t) => t.name),
+    onTable,
+  );
+  return { plan: buildPlan(schema, profiles, { ...options, orphans }), schema };
+}
+
+/** The schema of the backup copy. */
+export function discoverBackup(backupPath: string): SourceSchema {
   const db = new Database(backupPath, { readonly: true, fileMustExist: true });
   try {
-    registerProfileFunctions(db);
-    const schema = discoverSchema(db);
-    const profiles: Parameters<typeof buildPlan>[1] = {};
-    schema.tables.forEach((table, i) => {
-      profiles[table.name] = profileTable(db, table, schema.encoding);
-      onTable(table.name, i + 1, schema.tables.length);
-    });
-    return { plan: buildPlan(schema, profiles, { ...options, orphans: findOrphans(db, schema) }), schema };
+    return discoverSchema(db);
   } finally {
     db.close();
   }
 }
 
-/** PRAGMA foreign_key_check, grouped by table and foreign-key index, with a few row ids each. */
-function findOrphans(db: Database.Database, schema: SourceSchema): PlanOptions['orphans'] {
+/** What profiling some of the tables found. */
+export interface ProfiledPart {
+  profiles: Parameters<typeof buildPlan>[1];
+  orphans: PlanOptions['orphans'];
+}
+
+/** Profiles the named tables and finds their orphan rows (parts of one schema can run on separate threads). */
+export function profileBackup(
+  backupPath: string,
+  schema: SourceSchema,
+  tableNames: string[],
+  onTable: (table: string) => void = () => undefined,
+): ProfiledPart {
+  const db = new Database(backupPath, { readonly: true, fileMustExist: true });
+  try {
+    registerProfileFunctions(db);
+    const tables = schema.tables.filter((t) => tableNames.includes(t.name));
+    const profiles: ProfiledPart['profiles'] = {};
+    for (const table of tables) {
+      profiles[table.name] = profileTable(db, table, schema.encoding);
+      onTable(table.name);
+    }
+    return { profiles, orphans: findOrphans(db, schema, tables) };
+  } finally {
+    db.close();
+  }
+}
+
+/** Splits tables into `parts` groups of about equal work (values to profile), biggest first. */
+export function splitByWork(tables: SourceTable[], parts: number): string[][] {
+  const groups = Array.from({ length: Math.max(1, Math.min(parts, tables.length)) }, () => ({
+    work: 0,
+    names: [] as string[],
+  }));
+  const work = (t: SourceTable) => t.rowCount * Math.max(1, t.columns.length);
+  for (const table of [...tables].sort((a, b) => work(b) - work(a))) {
+    const lightest = groups.reduce((min, g) => (g.work < min.work ? g : min));
+    lightest.work += work(table);
+    lightest.names.push(table.name);
+  }
+  return groups.map((g) => g.names).filter((names) => names.length > 0);
+}
+
+/** PRAGMA foreign_key_check of `tables`, grouped by table and foreign-key index, with a few row ids each. */
+function findOrphans(db: Database.Database, schema: SourceSchema, tables: SourceTable[]): PlanOptions['orphans'] {
   const orphans: PlanOptions['orphans'] = {};
-  for (const table of schema.tables) {
+  for (const table of tables) {
     if (table.foreignKeys.length === 0) continue;
     let rows: { rowid: number | null; fkid: number }[];
     try {

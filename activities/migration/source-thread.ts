@@ -4,7 +4,7 @@
  * worker's event loop (heartbeats, workflow tasks) and compete with the PostgreSQL half for one core. The
  * threads read the backup copy, read-only.
  *
- * `export`: builds the plan. `encode`: sends a chunk's COPY text in ~256 KiB pieces (transferred, not
+ * `discover` and `profile`: the export, split by tables. `encode`: sends a chunk's COPY text in ~256 KiB pieces (transferred, not
  * copied), at most a few ahead of what the activity has written (it acknowledges each piece), so memory stays
  * bounded whatever the speed of PostgreSQL; and the row digest of the chunk's source values, which
  * verification sums (so the source is read once for both).
@@ -15,8 +15,9 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import Database from 'better-sqlite3';
 import { DbopsError, type ErrorCodeValue } from '../../common/errors';
 import { quoteIdent } from '../sqlite/discover-schema';
-import type { PlanOptions } from './build-plan';
-import { exportPlan } from './export-source';
+import type { SourceSchema } from '../sqlite/source-schema';
+import { buildPlan, type PlanOptions } from './build-plan';
+import { discoverBackup, profileBackup, splitByWork, type ProfiledPart } from './export-source';
 import type { ChunkPlan, MigrationPlan, TablePlan } from './plan-types';
 import { RowDigest } from './row-digest';
 import { canonicalSource, copyField, selectExpression, type SqliteValue } from './values';
@@ -24,13 +25,14 @@ import { canonicalSource, copyField, selectExpression, type SqliteValue } from '
 /** What the activity asks the thread to do. */
 export type SourceJob =
   | { op: 'encode'; backupPath: string; table: TablePlan; chunk: ChunkPlan }
-  | { op: 'export'; backupPath: string; options: Omit<PlanOptions, 'orphans'> };
+  | { op: 'discover'; backupPath: string }
+  | { op: 'profile'; backupPath: string; schema: SourceSchema; tables: string[] };
 
 /** What the thread sends back. */
 export type SourceMessage =
   | { type: 'data'; bytes: Uint8Array; rows: number }
-  | { type: 'end'; rows: number; digest?: string; plan?: MigrationPlan }
-  | { type: 'table'; table: string; done: number; total: number }
+  | { type: 'end'; rows: number; digest?: string; result?: unknown }
+  | { type: 'table'; table: string }
   | { type: 'error'; message: string; rowProblem: boolean; code?: string; dbops?: boolean; retryable?: boolean };
 
 const FLUSH_CHARS = 256 * 1024;
@@ -73,21 +75,44 @@ export function startSourceThread(
 }
 
 /**
- * Discovery, profiling and the plan on a thread: minutes of synchronous SQLite work that would otherwise
- * freeze the worker's event loop (heartbeats, workflow tasks, other activities). Stops on `signal`.
+ * Discovery, profiling and the plan on threads: minutes of synchronous SQLite work that would otherwise
+ * freeze the worker's event loop (heartbeats, workflow tasks, other activities). Discovery first, then the
+ * tables profiled on `parallelism` threads at once (split by work), then the plan. Stops on `signal`.
  */
-export async function exportInThread(
+export async function exportInThreads(
   backupPath: string,
   options: Omit<PlanOptions, 'orphans'>,
+  parallelism: number,
   onTable: (table: string, done: number, total: number) => void,
   signal?: AbortSignal,
 ): Promise<MigrationPlan> {
-  let plan: MigrationPlan | undefined;
+  const schema = (await runJob({ op: 'discover', backupPath }, () => undefined, signal)) as SourceSchema;
+  let done = 0;
+  const parts = (await Promise.all(
+    splitByWork(schema.tables, parallelism).map((tables) =>
+      runJob(
+        { op: 'profile', backupPath, schema, tables },
+        (table) => onTable(table, ++done, schema.tables.length),
+        signal,
+      ),
+    ),
+  )) as ProfiledPart[];
+  const profiles = Object.assign({}, ...parts.map((p) => p.profiles)) as ProfiledPart['profiles'];
+  const orphans = Object.assign({}, ...parts.map((p) => p.orphans)) as ProfiledPart['orphans'];
+  return buildPlan(schema, profiles, { ...options, orphans });
+}
+
+/** Runs one discover/profile job on a thread and returns its result (errors keep their dbops code). */
+async function runJob(job: SourceJob, onTable: (table: string) => void, signal?: AbortSignal): Promise<unknown> {
+  let result: unknown;
+  let ended = false;
   let failure: Error | undefined;
-  const thread = startSourceThread({ op: 'export', backupPath, options }, (message) => {
-    if (message.type === 'table') onTable(message.table, message.done, message.total);
-    else if (message.type === 'end') plan = message.plan;
-    else if (message.type === 'error') {
+  const thread = startSourceThread(job, (message) => {
+    if (message.type === 'table') onTable(message.table);
+    else if (message.type === 'end') {
+      result = message.result;
+      ended = true;
+    } else if (message.type === 'error') {
       failure = message.dbops
         ? new DbopsError(message.code as ErrorCodeValue, message.message, { retryable: message.retryable })
         : Object.assign(new Error(message.message), { code: message.code });
@@ -102,8 +127,8 @@ export async function exportInThread(
   }
   if (signal?.aborted) throw signal.reason;
   if (failure) throw failure;
-  if (!plan) throw new Error('the export thread stopped without a plan');
-  return plan;
+  if (!ended) throw new Error(`the ${job.op} thread stopped without a result`);
+  return result;
 }
 
 async function encode(db: Database.Database, table: TablePlan, chunk: ChunkPlan): Promise<void> {
@@ -156,12 +181,15 @@ async function encode(db: Database.Database, table: TablePlan, chunk: ChunkPlan)
 }
 
 async function main(job: SourceJob): Promise<void> {
-  if (job.op === 'export') {
+  if (job.op !== 'encode') {
     try {
-      const { plan } = exportPlan(job.backupPath, job.options, (table, done, total) =>
-        parentPort?.postMessage({ type: 'table', table, done, total } satisfies SourceMessage),
-      );
-      parentPort?.postMessage({ type: 'end', rows: 0, plan } satisfies SourceMessage);
+      const result =
+        job.op === 'discover'
+          ? discoverBackup(job.backupPath)
+          : profileBackup(job.backupPath, job.schema, job.tables, (table) =>
+              parentPort?.postMessage({ type: 'table', table } satisfies SourceMessage),
+            );
+      parentPort?.postMessage({ type: 'end', rows: 0, result } satisfies SourceMessage);
     } catch (err) {
       const e = err as Error & { code?: unknown };
       parentPort?.postMessage({
