@@ -201,7 +201,7 @@ function offsetAt(instant: number, timeZone: string): number {
  * that exists once uses its offset; a time that exists twice (clocks turned back) uses the offset after the
  * change; a time that does not exist (clocks turned forward) uses the offset before the change.
  */
-export function zoneOffsetForWallTime(wallMillis: number, timeZone: string): number {
+function zoneOffsetForWallTime(wallMillis: number, timeZone: string): number {
   const before = offsetAt(wallMillis - 24 * HOUR, timeZone);
   const after = offsetAt(wallMillis + 24 * HOUR, timeZone);
   if (before === after && offsetAt(wallMillis - before, timeZone) === before) return before;

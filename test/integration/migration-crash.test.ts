@@ -31,6 +31,27 @@ describe('migration survives a worker killed during import', () => {
     return child;
   };
 
+  /** COPYs into `schema`'s staging schema running for more than `ms`; with `terminate`, their backends are killed. */
+  const activeCopies = async (schema: string, ms: number, { terminate = false } = {}): Promise<number> => {
+    const [row] = await db.query<{ n: number }>(
+      `SELECT count(${terminate ? 'pg_terminate_backend(pid)' : '*'})::int AS n FROM pg_stat_activity
+       WHERE datname = current_database() AND query LIKE $1
+         AND state = 'active' AND now() - query_start > $2 * interval '1 millisecond'`,
+      [`COPY %${schema}__dbops_stage_%`, ms],
+    );
+    return row?.n ?? 0;
+  };
+
+  /** Completed, and every table has exactly the source's rows, verified by content. */
+  const expectEveryRowOnce = (result: MigrationResult, counts: Record<string, number>): void => {
+    expect(result.status).toBe('completed');
+    expect(result.tables.map((x) => [x.name, x.rowsSource, x.rowsTarget, x.match])).toEqual(
+      Object.entries(counts)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([name, n]) => [name, n, n, true]),
+    );
+  };
+
   beforeAll(async () => {
     t = await TestTemporal.connect();
     db = await new TestDatabase().create();
@@ -62,12 +83,7 @@ describe('migration survives a worker killed during import', () => {
       await expect
         .poll(
           async () => {
-            const [row] = await db.query<{ n: number }>(
-              `SELECT count(*)::int AS n FROM pg_stat_activity
-               WHERE datname = current_database() AND query LIKE 'COPY %crash__dbops_stage_%'
-                 AND state = 'active' AND now() - query_start > interval '100 milliseconds'`,
-            );
-            return (row?.n ?? 0) > 0;
+            return (await activeCopies('crash', 100)) > 0;
           },
           { timeout: 60_000, interval: 10 },
         )
@@ -78,12 +94,7 @@ describe('migration survives a worker killed during import', () => {
 
       startWorker();
       const result = (await handle.result()) as MigrationResult;
-      expect(result.status).toBe('completed');
-      expect(result.tables.map((x) => [x.name, x.rowsSource, x.rowsTarget, x.match])).toEqual(
-        Object.entries(counts)
-          .sort(([a], [b]) => a.localeCompare(b))
-          .map(([name, n]) => [name, n, n, true]),
-      );
+      expectEveryRowOnce(result, counts);
       const [dups] = await db.query<{ n: string }>(
         'SELECT count(*) - count(DISTINCT id) AS n FROM crash.chat_messages',
       );
@@ -116,24 +127,14 @@ describe('migration survives a worker killed during import', () => {
       await expect
         .poll(
           async () => {
-            const [row] = await db.query<{ n: number }>(
-              `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
-               WHERE datname = current_database() AND query LIKE 'COPY %dropped__dbops_stage_%'
-                 AND state = 'active' AND now() - query_start > interval '50 milliseconds'`,
-            );
-            killed += row?.n ?? 0;
+            killed += await activeCopies('dropped', 50, { terminate: true });
             return killed;
           },
           { timeout: 60_000, interval: 20 },
         )
         .toBeGreaterThan(0);
       const result = (await handle.result()) as MigrationResult;
-      expect(result.status).toBe('completed');
-      expect(result.tables.map((x) => [x.name, x.rowsSource, x.rowsTarget, x.match])).toEqual(
-        Object.entries(counts)
-          .sort(([a], [b]) => a.localeCompare(b))
-          .map(([name, n]) => [name, n, n, true]),
-      );
+      expectEveryRowOnce(result, counts);
       const history = await handle.fetchHistory();
       const retried = history.events?.some((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
       expect(retried).toBe(true);

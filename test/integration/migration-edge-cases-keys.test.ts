@@ -56,13 +56,7 @@ describe('migration edge cases: keys, foreign keys, type names, defaults, dates,
     t.withWorker(() => runMigration(t, { source, target: db.url, schema, rollbackWindowMinutes: 0, ...extra }), {
       DBOPS_ARTIFACT_DIR: join(db.dir, 'artifacts'),
     });
-  const fixture = (name: string, sql: string): string => {
-    const path = join(db.dir, name);
-    const sqlite = new Database(path);
-    sqlite.exec(sql);
-    sqlite.close();
-    return path;
-  };
+  const fixture = (name: string, sql: string): string => db.sqliteFixture(name, sql);
   const failure = async (source: string, extra: Partial<MigrationInput> = {}) => {
     const before = await db.schemas();
     const error = await migrate(source, 'refused', extra).catch((err: unknown) => err);

@@ -45,11 +45,7 @@ describe('more migration edge cases', () => {
   beforeAll(async () => {
     t = await TestTemporal.connect();
     db = await new TestDatabase().create();
-    const path = join(db.dir, 'more.db');
-    const sqlite = new Database(path);
-    sqlite.exec(FIXTURE);
-    sqlite.close();
-    result = await migrate(path, 'more');
+    result = await migrate(db.sqliteFixture('more.db', FIXTURE), 'more');
   });
   afterAll(async () => {
     await t.cleanup();
@@ -100,12 +96,10 @@ describe('more migration edge cases', () => {
   });
 
   it('names longer than 63 bytes (two would collide after truncation) are refused before the target is touched', async () => {
-    const path = join(db.dir, 'long.db');
-    const sqlite = new Database(path);
-    sqlite.exec(
+    const path = db.sqliteFixture(
+      'long.db',
       `CREATE TABLE "${LONG_A}" (id INTEGER PRIMARY KEY); CREATE TABLE "${LONG_B}" (id INTEGER PRIMARY KEY); CREATE TABLE fine (id INTEGER PRIMARY KEY);`,
     );
-    sqlite.close();
     const before = await db.schemas();
     const error = await migrate(path, 'long').catch((err: unknown) => err);
     expect(summarizeFailure(error)).toMatchObject({ type: 'DBOPS_BAD_INPUT' });

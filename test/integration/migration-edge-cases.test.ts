@@ -4,7 +4,6 @@
  * table, column and row.
  */
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { summarizeFailure } from '../../scripts/cli/output';
@@ -62,13 +61,7 @@ describe('migration edge cases (exact values in PostgreSQL)', () => {
         DBOPS_ARTIFACT_DIR: join(db.dir, 'artifacts'),
       },
     );
-  const fixture = (name: string, sql: string): string => {
-    const path = join(db.dir, name);
-    const sqlite = new Database(path);
-    sqlite.exec(sql);
-    sqlite.close();
-    return path;
-  };
+  const fixture = (name: string, sql: string): string => db.sqliteFixture(name, sql);
 
   beforeAll(async () => {
     t = await TestTemporal.connect();

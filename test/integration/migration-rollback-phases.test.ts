@@ -26,9 +26,12 @@ class Hold {
         const output: unknown = await next(input);
         if (ctx.info.activityType !== this.activityType || this.reached) return output;
         this.reached = true;
-        for (;;) {
-          ctx.heartbeat({ held: this.activityType });
-          await ctx.sleep(100); // rejects with CancelledFailure once the rollback cancels this activity
+        // Heartbeats carry the cancellation to the activity; `cancelled` rejects when the rollback arrives.
+        const beat = setInterval(() => ctx.heartbeat({ held: this.activityType }), 100);
+        try {
+          return await ctx.cancelled;
+        } finally {
+          clearInterval(beat);
         }
       },
     },

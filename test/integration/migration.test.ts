@@ -5,7 +5,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Progress } from '../../common/progress';
@@ -250,12 +249,10 @@ describe('migrateSqliteToPostgres', () => {
   });
 
   it('fails cleanly on a corrupt SQLite file (damaged pages), naming it and the way out', async () => {
-    const path = join(db.dir, 'damaged.db');
-    const sqlite = new Database(path);
-    sqlite.exec(
+    const path = db.sqliteFixture(
+      'damaged.db',
       "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) INSERT INTO t SELECT i, printf('%0200d', i) FROM n;",
     );
-    sqlite.close();
     const bytes = readFileSync(path);
     bytes.fill(0xa5, 4096 * 2, 4096 * 6); // pages 3–6: b-tree pages of t, now garbage
     writeFileSync(path, bytes);

@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import type { MigrationInput, MigrationResult } from '../../workflows/migration';
 import { SERVERS, withPg } from './servers';
 import { type TestTemporal, uniqueName } from './temporal';
@@ -29,6 +30,18 @@ export class TestDatabase {
       "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' ORDER BY 1",
     );
     return rows.map((r) => r.nspname);
+  }
+
+  /** Writes a SQLite database in the scratch folder from SQL; returns its path. */
+  sqliteFixture(name: string, sql: string): string {
+    const path = join(this.dir, name);
+    const sqlite = new Database(path);
+    try {
+      sqlite.exec(sql);
+    } finally {
+      sqlite.close();
+    }
+    return path;
   }
 
   /** Drops the database and the folder. */
