@@ -21,14 +21,14 @@ node -e '
   }'
 
 # Reinstall when package-lock.json changed since the last install (the stamp lives inside node_modules).
-# `npm install`, not `npm ci`: the registry this project is built against does not serve every platform's
-# optional binaries (e.g. @swc/core-darwin-arm64), so the lock file lists only the ones that resolve and
-# `npm ci` rejects it as "out of sync". `npm install` installs exactly the locked versions all the same.
+# `npm ci` installs exactly the lock and never rewrites it, so installing leaves the work tree unchanged
+# (.ci/run checks that). The lock lists every platform's optional binaries (@rollup/rollup-*, @swc/core-*)
+# as npm resolves them; after changing dependencies, commit the lock `npm install` writes.
 lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
 stamp=node_modules/.dbops-lock.sha256
 if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$lock_sum" ]]; then
   say "installing dependencies (builds better-sqlite3 from source, ~2 min the first time)…"
-  npm install --no-audit --no-fund --loglevel=error >&2
+  npm ci --no-audit --no-fund --loglevel=error >&2
   echo "$lock_sum" >"$stamp"
 fi
 

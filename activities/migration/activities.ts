@@ -11,11 +11,11 @@ import { backupSqlite, dumpSchema, sha256File, type SourceBackup } from './backu
 import { buildSchemaObjects, buildTableObjects, type BuildOutcome } from './build-indexes';
 import { exportInThreads } from './source-thread';
 import { importChunk } from './import-chunk';
-import type { ChunkPlan, MigrationPlan, TablePlan } from './plan-types';
+import type { ChunkPlan, MigrationPlan, TablePlan } from '../../common/contracts/migration-plan';
 import { writeReports, type MigrationReportData } from './report';
 import type { SchemaNames } from '../../common/schema-names';
 import { createStaging, cutover, dropSchema, revertCutover, schemaExists } from './staging';
-import { timeZoneProblem } from './timestamps';
+import { timeZoneProblem } from '../sqlite/timestamps';
 import { verifyTable, type TableVerification } from './verify-table';
 
 /** Options of the export step, from the workflow input. */

@@ -7,15 +7,11 @@
 import type pg from 'pg';
 import { DbopsError, ErrorCode } from '../../common/errors';
 import { checkSql, foreignKeySql, indexSql, setSequenceSql, updatedAtSql } from './ddl';
-import { qi, qualified } from './names';
-import type { MigrationPlan, TablePlan } from './plan-types';
+import { qi, qualified } from '../postgres/identifiers';
+import type { BuildOutcome } from '../../common/contracts/migration';
+import type { MigrationPlan, TablePlan } from '../../common/contracts/migration-plan';
 import { rewriteBooleanComparisons } from './rewrite-booleans';
 
-/** What was built and what could not be. */
-export interface BuildOutcome {
-  created: string[];
-  warnings: string[];
-}
 
 /** Keys, indexes, checks, trigger, sequence and statistics of one table. */
 export async function buildTableObjects(pool: pg.Pool, schema: string, table: TablePlan): Promise<BuildOutcome> {

@@ -2,11 +2,12 @@
  * Turns discovery + profiles into the migration plan: target types with reasons, defaults, chunks, keys,
  * indexes, foreign keys, and the list of what cannot be migrated. Pure.
  */
+import type { ExportOptions } from '../../common/contracts/migration';
 import type { ColumnProfile } from '../sqlite/profile-columns';
 import type { SourceIndex, SourceSchema, SourceTable } from '../sqlite/source-schema';
 import { chooseType } from './choose-type';
-import { fitName, qi } from './names';
-import type { ColumnPlan, IndexPlan, MigrationPlan, TablePlan } from './plan-types';
+import { fitName, qi } from '../postgres/identifiers';
+import type { ColumnPlan, IndexPlan, MigrationPlan, TablePlan } from '../../common/contracts/migration-plan';
 import { translateDefault } from './translate-default';
 
 /** PostgreSQL's limit on columns per table. */
@@ -15,22 +16,11 @@ const PG_MAX_COLUMNS = 1600;
 /** The largest TEXT or BLOB value dbops copies. */
 const MAX_VALUE_BYTES = 256 * 2 ** 20;
 
-/** Options that shape the plan. */
-export interface PlanOptions {
-  tables?: string[];
-  exclude?: string[];
-  strict: boolean;
-  /** Rows per import chunk (rowid tables are split into ranges of about this many rows). */
-  chunkRows: number;
+/** Options that shape the plan: the input's export options, and what profiling found about orphan rows. */
+export type PlanOptions = ExportOptions & {
   /** Orphan rows per table and foreign-key index, from PRAGMA foreign_key_check. */
   orphans: Record<string, Record<number, { count: number; sample: string[] }>>;
-  /** Seed extra: a GIN index on every jsonb column. */
-  ginJsonb?: boolean;
-  /** Seed extra: GIN full-text indexes, as `table.column` (text columns). */
-  fullText?: string[];
-  /** IANA zone naive timestamps were written in (default: UTC). */
-  sourceTimeZone?: string;
-}
+};
 
 /** Builds the plan; problems that must stop the run are in `fatal`. */
 export function buildPlan(

@@ -6,10 +6,8 @@
  */
 import type { ColumnProfile } from '../sqlite/profile-columns';
 import type { SourceColumn } from '../sqlite/source-schema';
+import type { TargetKind } from '../../common/contracts/migration-plan';
 
-/** How values are converted on the way in (and normalised for verification). */
-export type TargetKind =
-  'bigint' | 'boolean' | 'double' | 'numeric' | 'text' | 'jsonb' | 'timestamptz' | 'date' | 'bytea';
 
 /** The decision for one column. */
 export interface TypeChoice {

@@ -1,6 +1,6 @@
 /** PostgreSQL DDL for a planned table, rendered for a given schema. Pure: strings in, strings out. */
-import { fitName, qi, qualified } from './names';
-import type { ForeignKeyPlan, IndexPlan, TablePlan } from './plan-types';
+import { fitName, qi, qualified } from '../postgres/identifiers';
+import type { ForeignKeyPlan, IndexPlan, TablePlan } from '../../common/contracts/migration-plan';
 
 /** CREATE TABLE with the chosen types, NOT NULL, defaults and identity; keys come after the load. */
 export function createTableSql(schema: string, table: TablePlan): string {

@@ -3,11 +3,12 @@
  * (SQLite does not enforce them by default), and build the plan. Read-only.
  */
 import Database from 'better-sqlite3';
-import { discoverSchema, quoteIdent } from '../sqlite/discover-schema';
+import { discoverSchema } from '../sqlite/discover-schema';
+import { quoteIdent } from '../sqlite/identifiers';
 import { profileTable, registerProfileFunctions } from '../sqlite/profile-columns';
 import type { SourceForeignKey, SourceSchema, SourceTable } from '../sqlite/source-schema';
 import { buildPlan, type PlanOptions } from './build-plan';
-import type { MigrationPlan } from './plan-types';
+import type { MigrationPlan } from '../../common/contracts/migration-plan';
 
 /** Discovers, profiles and plans in one go; `onTable` is called after each table (for heartbeats). */
 export function exportPlan(

@@ -3,15 +3,15 @@
  * transaction that also records the chunk in the ledger (with the row digest of its source values, which
  * verification sums). A retry finds the ledger row and returns the
  * recorded count (the chunk committed), or finds nothing (it rolled back) and copies again: no duplicate,
- * no lost row (DESIGN decision 3).
+ * no lost row (every step is idempotent: docs/architecture.md).
  */
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import { DbopsError, ErrorCode } from '../../common/errors';
-import { qi, qualified } from './names';
-import type { ChunkPlan, TablePlan } from './plan-types';
+import { copyInto, describeCopyError } from '../postgres/copy';
+import { qualified } from '../postgres/identifiers';
+import type { ChunkPlan, TablePlan } from '../../common/contracts/migration-plan';
 import { type SourceMessage, startSourceThread } from './source-thread';
 
 /** Progress reported while copying. */
@@ -39,17 +39,15 @@ export async function importChunk(
     if (done.rows[0]) return { rows: Number(done.rows[0].rows), skipped: true };
 
     await client.query('BEGIN');
-    const copy = client.query(
-      copyFrom(
-        `COPY ${qualified(staging, table.name)} (${table.columns.map((c) => qi(c.name)).join(', ')}) FROM STDIN`,
-      ),
+    const copy = copyInto(
+      client,
+      staging,
+      table.name,
+      table.columns.map((c) => c.name),
     );
-    const finished = once(copy, 'finish');
-    // Awaited below on success; when the loop throws first (a dead connection), its rejection must not go unhandled.
-    finished.catch(() => undefined);
-    const { rows, digest } = await pumpFromThread(copy, backupPath, table, chunk, progress, signal);
-    copy.end();
-    await finished;
+    const { rows, digest } = await pumpFromThread(copy.stream, backupPath, table, chunk, progress, signal);
+    copy.stream.end();
+    await copy.finished;
     await client.query(`INSERT INTO ${ledger} (table_name, chunk, rows, source_digest) VALUES ($1, $2, $3, $4)`, [
       table.name,
       chunk.index,
@@ -128,17 +126,4 @@ async function pumpFromThread(
 /** The abort reason (Temporal puts its CancelledFailure there, so the attempt is reported as cancelled). */
 function cancelled(signal: AbortSignal, table: TablePlan, chunk: ChunkPlan): unknown {
   return signal.reason ?? new Error(`import of ${table.name} chunk ${chunk.index} cancelled`);
-}
-
-/** A data error PostgreSQL raised while loading (class 22/23) will fail again: make it non-retryable. */
-function describeCopyError(err: unknown, table: string): unknown {
-  const e = err as { code?: string; message?: string; where?: string };
-  if (typeof e.code === 'string' && /^2[23]/.test(e.code)) {
-    return new DbopsError(
-      ErrorCode.BadInput,
-      `${table}: PostgreSQL rejected a value (${e.code}: ${e.message}${e.where ? `; ${e.where}` : ''})`,
-      { cause: err },
-    );
-  }
-  return err;
 }

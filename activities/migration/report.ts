@@ -1,25 +1,7 @@
 /** MIGRATION_REPORT.md and its JSON twin, from the workflow's result. Rendering is pure; writing is not. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MigrationPlan } from './plan-types';
-import type { TableVerification } from './verify-table';
-
-/** Everything the report shows (the workflow result without the report paths). */
-export interface MigrationReportData {
-  workflowId: string;
-  status: 'completed' | 'rolled_back' | 'failed';
-  source: string;
-  target: string;
-  schema: string;
-  sourceSha256Before: string | null;
-  sourceSha256After: string | null;
-  plan: MigrationPlan | null;
-  verification: TableVerification[];
-  warnings: string[];
-  timingsMs: Record<string, number>;
-  error: { type: string; message: string } | null;
-  rollback: string;
-}
+import type { MigrationReportData } from '../../common/contracts/migration';
 
 /** The Markdown report. */
 export function renderMarkdown(r: MigrationReportData): string {

@@ -9,16 +9,22 @@
  * bounded whatever the speed of PostgreSQL; and the row digest of the chunk's source values, which
  * verification sums (so the source is read once for both).
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { DbopsError, type ErrorCodeValue } from '../../common/errors';
-import { quoteIdent } from '../sqlite/discover-schema';
+import { quoteIdent } from '../sqlite/identifiers';
+import {
+  acknowledgements,
+  runThreadJob,
+  startThread,
+  threadErrorMessage,
+  threadScript,
+  type ThreadEndMessage,
+  type ThreadErrorMessage,
+} from '../sqlite/read-thread';
 import type { SourceSchema } from '../sqlite/source-schema';
 import { buildPlan, type PlanOptions } from './build-plan';
 import { discoverBackup, profileBackup, splitByWork, type ProfiledPart } from './export-source';
-import type { ChunkPlan, MigrationPlan, TablePlan } from './plan-types';
+import type { ChunkPlan, MigrationPlan, TablePlan } from '../../common/contracts/migration-plan';
 import { RowDigest } from './row-digest';
 import { canonicalSource, copyField, selectExpression, type SqliteValue } from './values';
 
@@ -31,9 +37,9 @@ export type SourceJob =
 /** What the thread sends back. */
 export type SourceMessage =
   | { type: 'data'; bytes: Uint8Array; rows: number }
-  | { type: 'end'; rows: number; digest?: string; result?: unknown }
+  | (ThreadEndMessage & { rows: number; digest?: string })
   | { type: 'table'; table: string }
-  | { type: 'error'; message: string; rowProblem: boolean; code?: string; dbops?: boolean; retryable?: boolean };
+  | ThreadErrorMessage;
 
 const FLUSH_CHARS = 256 * 1024;
 const AHEAD = 4;
@@ -51,27 +57,14 @@ export function chunkQuery(table: TablePlan, chunk: ChunkPlan): { sql: string; p
   return { sql: `SELECT ${columns} ${from}`, params: [] };
 }
 
-/** The compiled thread script (tests run the TypeScript sources; the thread always runs the build). */
-function threadScript(): string {
-  const beside = join(__dirname, 'source-thread.js');
-  return existsSync(beside)
-    ? beside
-    : join(__dirname, '..', '..', 'dist', 'activities', 'migration', 'source-thread.js');
-}
+const SCRIPT = threadScript(__dirname, 'activities/migration/source-thread');
 
 /** Starts a job on a new thread; `onMessage` gets every message; resolves when the thread has exited. */
 export function startSourceThread(
   job: SourceJob,
   onMessage: (message: SourceMessage, ack: () => void) => void,
 ): { done: Promise<void>; stop: () => Promise<void> } {
-  // A small young generation: the thread allocates fast and V8 would otherwise grow it to 3×16 MB per thread.
-  const thread = new Worker(threadScript(), { workerData: job, resourceLimits: { maxYoungGenerationSizeMb: 6 } });
-  const done = new Promise<void>((resolve, reject) => {
-    thread.on('message', (message: SourceMessage) => onMessage(message, () => thread.postMessage('ack')));
-    thread.on('error', reject);
-    thread.on('exit', () => resolve());
-  });
-  return { done, stop: async () => void (await thread.terminate()) };
+  return startThread(SCRIPT, job, onMessage);
 }
 
 /**
@@ -103,41 +96,19 @@ export async function exportInThreads(
 }
 
 /** Runs one discover/profile job on a thread and returns its result (errors keep their dbops code). */
-async function runJob(job: SourceJob, onTable: (table: string) => void, signal?: AbortSignal): Promise<unknown> {
-  let result: unknown;
-  let ended = false;
-  let failure: Error | undefined;
-  const thread = startSourceThread(job, (message) => {
-    if (message.type === 'table') onTable(message.table);
-    else if (message.type === 'end') {
-      result = message.result;
-      ended = true;
-    } else if (message.type === 'error') {
-      failure = message.dbops
-        ? new DbopsError(message.code as ErrorCodeValue, message.message, { retryable: message.retryable })
-        : Object.assign(new Error(message.message), { code: message.code });
-    }
-  });
-  const stop = () => void thread.stop();
-  signal?.addEventListener('abort', stop);
-  try {
-    await thread.done;
-  } finally {
-    signal?.removeEventListener('abort', stop);
-  }
-  if (signal?.aborted) throw signal.reason;
-  if (failure) throw failure;
-  if (!ended) throw new Error(`the ${job.op} thread stopped without a result`);
-  return result;
+function runJob(job: SourceJob, onTable: (table: string) => void, signal?: AbortSignal): Promise<unknown> {
+  return runThreadJob<SourceMessage>(
+    SCRIPT,
+    job,
+    (message) => {
+      if (message.type === 'table') onTable(message.table);
+    },
+    signal,
+  );
 }
 
 async function encode(db: Database.Database, table: TablePlan, chunk: ChunkPlan): Promise<void> {
-  let credits = AHEAD;
-  let wake: (() => void) | undefined;
-  parentPort?.on('message', () => {
-    credits += 1;
-    wake?.();
-  });
+  const acks = acknowledgements(AHEAD);
   const { sql, params } = chunkQuery(table, chunk);
   const statement = db.prepare(sql).raw(true).safeIntegers(!table.integersFitDouble);
   const kinds = table.columns.map((c) => c.kind);
@@ -150,8 +121,7 @@ async function encode(db: Database.Database, table: TablePlan, chunk: ChunkPlan)
   let text = '';
   let rows = 0;
   const send = async (): Promise<void> => {
-    while (credits === 0) await new Promise<void>((resolve) => (wake = resolve));
-    credits -= 1;
+    await acks.take();
     const bytes = encoder.encode(text);
     parentPort?.postMessage({ type: 'data', bytes, rows } satisfies SourceMessage, [bytes.buffer]);
     text = '';
@@ -191,15 +161,7 @@ async function main(job: SourceJob): Promise<void> {
             );
       parentPort?.postMessage({ type: 'end', rows: 0, result } satisfies SourceMessage);
     } catch (err) {
-      const e = err as Error & { code?: unknown };
-      parentPort?.postMessage({
-        type: 'error',
-        message: e.message,
-        rowProblem: false,
-        code: typeof e.code === 'string' ? e.code : undefined,
-        dbops: err instanceof DbopsError,
-        retryable: err instanceof DbopsError ? err.retryable : undefined,
-      } satisfies SourceMessage);
+      parentPort?.postMessage(threadErrorMessage(err) satisfies SourceMessage);
     }
     return;
   }

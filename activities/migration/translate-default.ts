@@ -1,7 +1,7 @@
 /** SQLite DEFAULT expressions → PostgreSQL, by target kind; what cannot be translated is reported. Pure. */
-import type { TargetKind } from './choose-type';
-import { ql } from './names';
-import { formatUtcMicros, parseTimestamp } from './timestamps';
+import type { TargetKind } from '../../common/contracts/migration-plan';
+import { ql } from '../postgres/identifiers';
+import { formatUtcMicros, parseTimestamp } from '../sqlite/timestamps';
 
 /** The PostgreSQL default, or null with a warning when the SQLite one has no faithful translation. */
 export function translateDefault(

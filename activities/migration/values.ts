@@ -3,8 +3,8 @@
  * and the canonical form both sides reduce to for verification (so equal data hashes equal whatever the
  * textual spelling: `1e+21` vs `1000000000000000000000`, `{"b":1, "a":2}` vs `{"a": 2, "b": 1}`). Pure.
  */
-import type { TargetKind } from './choose-type';
-import { formatUtcMicros, instantKey, parseTimestamp, utcCopyText } from './timestamps';
+import type { TargetKind } from '../../common/contracts/migration-plan';
+import { formatUtcMicros, instantKey, parseTimestamp, utcCopyText } from '../sqlite/timestamps';
 
 /** A value as better-sqlite3 returns it with safe integers on. */
 export type SqliteValue = null | bigint | number | string | Buffer;

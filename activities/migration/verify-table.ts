@@ -1,5 +1,5 @@
 /**
- * Step 6: the content check (DESIGN decision 6). Both sides reduce every value to its canonical form and
+ * Step 6: the content check (docs/architecture.md: verification compares content). Both sides reduce every value to its canonical form and
  * hash the rows into order-independent checksums: the SQLite side while the import read the backup (one
  * digest per chunk, in the ledger), the PostgreSQL side here by reading the staging table back. Row counts
  * and checksums must match, and the chunks must cover every row of the source table.
@@ -7,23 +7,12 @@
 import Database from 'better-sqlite3';
 import type pg from 'pg';
 import Cursor from 'pg-cursor';
-import { quoteIdent } from '../sqlite/discover-schema';
-import { qi, qualified } from './names';
-import type { TablePlan } from './plan-types';
+import { quoteIdent } from '../sqlite/identifiers';
+import { qi, qualified } from '../postgres/identifiers';
+import type { TableVerification } from '../../common/contracts/migration';
+import type { TablePlan } from '../../common/contracts/migration-plan';
 import { RowDigest } from './row-digest';
 import { canonicalTarget } from './values';
-
-/** Both sides of one table. */
-export interface TableVerification {
-  table: string;
-  rowsSource: number;
-  rowsTarget: number;
-  checksumSource: string;
-  checksumTarget: string;
-  match: boolean;
-  /** Why the source side is incomplete, when it is. */
-  problem?: string;
-}
 
 const BATCH = 500;
 

@@ -1,6 +1,6 @@
 /** Reads version, database name and size from a MySQL or MariaDB server. */
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import type { ServerFacts } from '../check/server-facts';
+import type { ServerFacts } from '../../common/server-facts';
 
 /** One round trip: version, current database, its data + index size from information_schema. */
 export async function describeMysql(pool: Pool): Promise<ServerFacts> {

@@ -1,6 +1,6 @@
 /** Reads version, database name and size from a PostgreSQL server. */
 import type pg from 'pg';
-import type { ServerFacts } from '../check/server-facts';
+import type { ServerFacts } from '../../common/server-facts';
 
 /** One round trip: version, current database, its size. */
 export async function describePostgres(pool: pg.Pool): Promise<ServerFacts> {

@@ -1,6 +1,6 @@
 /** Reads version, selected db and memory use from a Redis server. */
 import type { Redis } from 'ioredis';
-import type { ServerFacts } from '../check/server-facts';
+import type { ServerFacts } from '../../common/server-facts';
 
 /**
  * INFO and DBSIZE of the selected database; the first command opens the lazy connection. `sizeBytes` is

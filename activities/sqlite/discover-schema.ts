@@ -3,6 +3,7 @@
  * text (index expressions, partial WHERE, CHECK, AUTOINCREMENT). Read-only; the caller owns `db`.
  */
 import type Database from 'better-sqlite3';
+import { quoteIdent } from './identifiers';
 import type { SourceIndex, SourceSchema, SourceTable } from './source-schema';
 import {
   hasAutoincrement,
@@ -190,11 +191,6 @@ function describeForeignKeys(db: Database.Database, table: string, sql: string):
   const keys = [...byId.values()];
   if (deferral.length === keys.length) keys.forEach((fk, i) => (fk.deferral = deferral[i] ?? null));
   return keys;
-}
-
-/** A SQLite identifier in double quotes. */
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }
 
 function quoteLiteral(value: string): string {

@@ -5,8 +5,8 @@
  */
 import type Database from 'better-sqlite3';
 import { isUtf8 } from 'node:buffer';
-import { timestampShape } from '../migration/timestamps';
-import { quoteIdent } from './discover-schema';
+import { timestampShape } from './timestamps';
+import { quoteIdent } from './identifiers';
 import type { SourceTable } from './source-schema';
 
 /** Counts over one column's values. */

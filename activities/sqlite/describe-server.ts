@@ -2,7 +2,7 @@
 import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { DbopsError, ErrorCode } from '../../common/errors';
-import type { ServerFacts } from '../check/server-facts';
+import type { ServerFacts } from '../../common/server-facts';
 
 /** Fails with a non-retryable DbopsError when the file is missing or is not a SQLite database. */
 export function describeSqlite(path: string): ServerFacts {

@@ -1,8 +1,18 @@
 /**
  * The migration plan: what export decided and every later step (and the workflow, as a type) works from.
- * It carries names, types, counts and decisions — never table data (DESIGN decision 2).
+ * It travels through workflow history, so it carries names, types, counts and decisions — never table data.
  */
-import type { TargetKind } from './choose-type';
+
+/** How values are converted on the way in (and normalised for verification). */
+export type TargetKind =
+  'bigint' | 'boolean' | 'double' | 'numeric' | 'text' | 'jsonb' | 'timestamptz' | 'date' | 'bytea';
+
+/** Something the source has that the run does not create, and why. */
+export interface NotMigrated {
+  kind: string;
+  name: string;
+  why: string;
+}
 
 /** One target column. */
 export interface ColumnPlan {
@@ -80,7 +90,7 @@ export interface MigrationPlan {
   tables: TablePlan[];
   views: { name: string; sql: string }[];
   /** Objects that cannot be migrated, and why (triggers, virtual tables…). */
-  notMigrated: { kind: string; name: string; why: string }[];
+  notMigrated: NotMigrated[];
   warnings: string[];
   /** Problems that stop the run before the target is touched. */
   fatal: string[];
