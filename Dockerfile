@@ -22,5 +22,7 @@ ENV NODE_ENV=production
 USER node
 # Two malloc arenas and a small young generation keep the worker's resident memory down (npm run bench:migrate).
 ENV MALLOC_ARENA_MAX=2
+# The AWS SDK's Node-version warning concerns client releases after January 2027; client-s3 is pinned.
+ENV AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 # shutdownGraceTime (DBOPS_WORKER_SHUTDOWN_GRACE_SECONDS) must stay below the container's stop_grace_period.
 CMD ["node", "--max-semi-space-size=2", "dist/workers/main.js"]

@@ -30,7 +30,7 @@ const sandboxBans = {
         })),
       ],
       patterns: [
-        { group: ['@aws-sdk/*'], message: 'S3 calls belong in activities/storage.' },
+        { group: ['@aws-sdk/*'], message: 'S3 calls belong in activities/s3.' },
         {
           group: ['**/activities', '**/activities/**'],
           allowTypeImports: true,
@@ -40,6 +40,29 @@ const sandboxBans = {
           group: ['**/config/**', '**/scripts/**', '**/workers/**'],
           allowTypeImports: true,
           message: 'Node-side modules cannot run in the workflow sandbox.',
+        },
+      ],
+    },
+  ],
+};
+
+// activities/ holds two kinds of folder. Engines — one per system, all I/O for it — know nothing of the jobs
+// (one folder per workflow, its steps) that use them: jobs → engines → common/, never an engine → a job.
+// See docs/architecture.md.
+export const ENGINE_FOLDERS = ['connections', 'files', 'mysql', 'postgres', 'redis', 's3', 'sqlite'];
+export const JOB_FOLDERS = ['assessment', 'backup', 'check', 'migration', 'restore'];
+const engineBans = {
+  '@typescript-eslint/no-restricted-imports': [
+    'error',
+    {
+      patterns: [
+        {
+          regex: `^(\\.\\./)+(${JOB_FOLDERS.join('|')})(/|$)`,
+          message: 'An engine must not import a job: move what both need into the engine or common/.',
+        },
+        {
+          regex: '^(\\.\\./)+(workflows|scripts|workers)(/|$)',
+          message: 'An engine must not import workflows, scripts or workers.',
         },
       ],
     },
@@ -62,4 +85,5 @@ export default tseslint.config(
     },
   },
   { files: ['workflows/**/*.ts', 'common/**/*.ts'], rules: sandboxBans },
+  { files: ENGINE_FOLDERS.map((folder) => `activities/${folder}/**/*.ts`), rules: engineBans },
 );

@@ -11,9 +11,7 @@ import { createMigrationActivities } from './migration/activities';
 export type { ActivityDeps } from './deps';
 
 /** Merges the job factories' activities; a name registered twice is an error. */
-export function mergeActivities<T extends Record<string, unknown>[]>(
-  ...groups: T
-): UnionToIntersection<T[number]> {
+export function mergeActivities<T extends Record<string, unknown>[]>(...groups: T): UnionToIntersection<T[number]> {
   const merged: Record<string, unknown> = {};
   for (const group of groups) {
     for (const [name, activity] of Object.entries(group)) {

@@ -22,6 +22,8 @@ export const ErrorCode = {
   AuthFailed: 'DBOPS_AUTH_FAILED',
   /** The named database does not exist on the server. Never retried. */
   DatabaseMissing: 'DBOPS_DATABASE_MISSING',
+  /** Bytes read back do not hash to the recorded SHA-256 (a transfer may be retried; a corrupt copy fails again). */
+  ChecksumMismatch: 'DBOPS_CHECKSUM_MISMATCH',
 } as const;
 
 /** One of the values of {@link ErrorCode}. */

@@ -1,5 +1,5 @@
 /**
- * What every workflow answers to the `progress` query (DESIGN decision 8), and the names of the
+ * What every workflow answers to the `progress` query (docs/architecture.md, rule 5), and the names of the
  * handlers shared by client and workflow. Pure, imported by workflows.
  */
 

@@ -1,5 +1,5 @@
 /**
- * The one place that decides whether a value may enter workflow history (DESIGN decision 1).
+ * The one place that decides whether a value may enter workflow history (docs/architecture.md, rule 1: the Web UI shows every input and history is kept).
  *
  * The Web UI shows every workflow input and result forever, so an input must name a connection or carry a
  * URL without a password; the worker adds the password from its own environment. This module is pure and

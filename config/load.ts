@@ -1,5 +1,5 @@
 /**
- * The config module (HOUSE_STYLE 7): defaults, then an optional `dbops.config.json`, then the environment,
+ * The config module (one for the whole project): defaults, then an optional `dbops.config.json`, then the environment,
  * validated into one frozen, typed object. Nothing here connects to anything. Errors name the option, where
  * its value came from, and the rule it broke.
  */

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/bootstrap.sh
-node dist/scripts/stack/main.js start
+AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true node dist/scripts/stack/main.js start
 
 sample=.dbops/demo/helloagents.db
 if [[ ! -f "$sample" ]]; then

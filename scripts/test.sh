@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/bootstrap.sh
-node dist/scripts/stack/main.js start
+AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true node dist/scripts/stack/main.js start
 npm run --silent lint
 npx --no-install vitest run "$@"

@@ -7,22 +7,8 @@
  */
 import { ActivityFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { ConnectionCheck } from '../activities/check/check-connection';
+import type { ConnectionCheckInput, ConnectionCheckResult } from '../common/contracts/check';
 import { guardInput, JobState } from './support/job-state';
-
-/** Input of `connectionCheck`. One JSON object, so the Web UI's Start Workflow form can send it. */
-export interface ConnectionCheckInput {
-  /** Connection names, password-free URLs or SQLite paths; empty or absent = every configured connection. */
-  targets?: string[];
-}
-
-/** Result of `connectionCheck`. */
-export interface ConnectionCheckResult {
-  status: 'completed';
-  /** True when every target answered. */
-  healthy: boolean;
-  targets: ConnectionCheck[];
-}
 
 const { resolveTargets } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',

@@ -28,7 +28,10 @@ function describe(target: ResolvedTarget, connections: ConnectionRegistry): Prom
 }
 
 /** Version, database and size of one target, or why it could not be reached. */
-export async function checkConnection(target: ResolvedTarget, connections: ConnectionRegistry): Promise<ConnectionCheck> {
+export async function checkConnection(
+  target: ResolvedTarget,
+  connections: ConnectionRegistry,
+): Promise<ConnectionCheck> {
   const started = performance.now();
   try {
     const facts = await describe(target, connections);

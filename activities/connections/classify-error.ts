@@ -1,5 +1,5 @@
 /**
- * Decides, from a driver's own error, whether retrying can help (DESIGN decision 7). The driver's code and
+ * Decides, from a driver's own error, whether retrying can help (docs/architecture.md, rule 4). The driver's code and
  * message are kept in the text; only the verdict and the advice are ours.
  */
 import { DbopsError, ErrorCode } from '../../common/errors';

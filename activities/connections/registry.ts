@@ -1,5 +1,5 @@
 /**
- * Connection pools owned by one worker process (HOUSE_STYLE 4): created on first use, keyed by target,
+ * Connection pools owned by one worker process (whoever creates a pool closes it): created on first use, keyed by target,
  * closed once, in reverse order of creation, by whoever created the registry.
  */
 import { Redis } from 'ioredis';

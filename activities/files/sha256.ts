@@ -9,4 +9,3 @@ export async function sha256File(path: string): Promise<string> {
   await pipeline(createReadStream(path), hash);
   return hash.digest('hex');
 }
-

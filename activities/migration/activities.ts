@@ -1,33 +1,31 @@
 /** The migration activities: thin shells that resolve connections, heartbeat, and call the step modules. */
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
+import type {
+  BuildOutcome,
+  ExportOptions,
+  MigrationReportData,
+  TableVerification,
+} from '../../common/contracts/migration';
+import type { ChunkPlan, MigrationPlan, TablePlan } from '../../common/contracts/migration-plan';
 import { DbopsError, ErrorCode } from '../../common/errors';
-import type { ActivityDeps } from '../deps';
+import type { SchemaNames } from '../../common/schema-names';
 import { classifyDriverError } from '../connections/classify-error';
 import { resolveTarget } from '../connections/resolve';
+import type { ActivityDeps } from '../deps';
 import { withFailureMapping } from '../failures';
-import { backupSqlite, dumpSchema, sha256File, type SourceBackup } from './backup-source';
-import { buildSchemaObjects, buildTableObjects, type BuildOutcome } from './build-indexes';
-import { exportInThreads } from './source-thread';
-import { importChunk } from './import-chunk';
-import type { ChunkPlan, MigrationPlan, TablePlan } from '../../common/contracts/migration-plan';
-import { writeReports, type MigrationReportData } from './report';
-import type { SchemaNames } from '../../common/schema-names';
-import { createStaging, cutover, dropSchema, revertCutover, schemaExists } from './staging';
+import { runArtifactDir } from '../files/artifact-paths';
+import { sha256File } from '../files/sha256';
+import { dropSchema } from '../postgres/schemas';
 import { timeZoneProblem } from '../sqlite/timestamps';
-import { verifyTable, type TableVerification } from './verify-table';
-
-/** Options of the export step, from the workflow input. */
-export interface ExportOptions {
-  tables?: string[];
-  exclude?: string[];
-  strict: boolean;
-  chunkRows: number;
-  ginJsonb?: boolean;
-  fullText?: string[];
-  sourceTimeZone?: string;
-}
+import { backupSource, type SourceBackup } from './backup-source';
+import { buildSchemaObjects, buildTableObjects } from './build-indexes';
+import { createStaging } from './create-staging';
+import { cutover, revertCutover } from './cutover';
+import { importChunk } from './import-chunk';
+import { writeReports } from './report';
+import { exportInThreads } from './source-thread';
+import { verifyTable } from './verify-table';
 
 /** Heartbeats every 5 s while `body` runs (between the step's own progress heartbeats, e.g. during CREATE INDEX). */
 async function keepAlive<T>(details: Record<string, unknown>, body: () => Promise<T>): Promise<T> {
@@ -51,7 +49,11 @@ export function createMigrationActivities({ config, connections }: ActivityDeps)
     return { pool: connections.postgres(target), target };
   };
   const runDir = (): string =>
-    join(config.artifactDir, 'migrations', activityInfo().workflowExecution?.workflowId ?? 'unknown-workflow');
+    runArtifactDir(
+      config.artifactDir,
+      'migrations',
+      activityInfo().workflowExecution?.workflowId ?? 'unknown-workflow',
+    );
 
   return {
     /** Resolves the source to an absolute path and checks the target is reachable (fails fast on bad input). */
@@ -79,22 +81,11 @@ export function createMigrationActivities({ config, connections }: ActivityDeps)
     },
 
     /** Online backup of the SQLite file (+ sha256) and a pg_dump of the target schema if it exists. */
-    async migrationBackup(input: {
-      sourcePath: string;
-      target: string;
-      schema: string;
-    }): Promise<SourceBackup & { targetDump: string | null; runDir: string }> {
+    async migrationBackup(input: { sourcePath: string; target: string; schema: string }): Promise<SourceBackup> {
       return withFailureMapping('migrationBackup', () =>
-        keepAlive({ step: 'backup' }, async () => {
-          const dir = runDir();
-          const backup = await backupSqlite(input.sourcePath, dir);
+        keepAlive({ step: 'backup' }, () => {
           const { pool, target } = postgres(input.target);
-          let targetDump: string | null = null;
-          if (await schemaExists(pool, input.schema)) {
-            targetDump = join(dir, `target-${input.schema}.dump`);
-            await dumpSchema(target.url ?? '', input.schema, targetDump);
-          }
-          return { ...backup, targetDump, runDir: dir };
+          return backupSource(input.sourcePath, { pool, url: target.url ?? '' }, input.schema, runDir());
         }),
       );
     },

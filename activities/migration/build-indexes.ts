@@ -12,7 +12,6 @@ import type { BuildOutcome } from '../../common/contracts/migration';
 import type { MigrationPlan, TablePlan } from '../../common/contracts/migration-plan';
 import { rewriteBooleanComparisons } from './rewrite-booleans';
 
-
 /** Keys, indexes, checks, trigger, sequence and statistics of one table. */
 export async function buildTableObjects(pool: pg.Pool, schema: string, table: TablePlan): Promise<BuildOutcome> {
   const outcome: BuildOutcome = { created: [], warnings: [] };

@@ -1,13 +1,12 @@
 /**
  * Chooses each column's PostgreSQL type from its declared type *and* a profile of its actual values
- * (DESIGN decision 5: never a silent cast). A column whose values do not all fit the richer type keeps a
+ * (never a silent cast: docs/architecture.md, rule 8). A column whose values do not all fit the richer type keeps a
  * lossless type and the reason says which values forced it; `strict` turns that into a failure. Values
  * PostgreSQL cannot store (NUL in text, invalid UTF-8) are fatal, named by table, column and row keys. Pure.
  */
 import type { ColumnProfile } from '../sqlite/profile-columns';
 import type { SourceColumn } from '../sqlite/source-schema';
 import type { TargetKind } from '../../common/contracts/migration-plan';
-
 
 /** The decision for one column. */
 export interface TypeChoice {

@@ -11,7 +11,6 @@ import { inTransaction, lockForTransaction, schemaExists } from '../postgres/sch
 import type { MigrationPlan } from '../../common/contracts/migration-plan';
 import { otherRunPatterns, type SchemaNames } from '../../common/schema-names';
 
-
 /**
  * Creates the staging schema with every table (no keys yet) and the chunk ledger, in one transaction that
  * holds an advisory lock on the target schema, so a concurrent migration into it is refused, not raced.

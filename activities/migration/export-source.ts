@@ -7,24 +7,7 @@ import { discoverSchema } from '../sqlite/discover-schema';
 import { quoteIdent } from '../sqlite/identifiers';
 import { profileTable, registerProfileFunctions } from '../sqlite/profile-columns';
 import type { SourceForeignKey, SourceSchema, SourceTable } from '../sqlite/source-schema';
-import { buildPlan, type PlanOptions } from './build-plan';
-import type { MigrationPlan } from '../../common/contracts/migration-plan';
-
-/** Discovers, profiles and plans in one go; `onTable` is called after each table (for heartbeats). */
-export function exportPlan(
-  backupPath: string,
-  options: Omit<PlanOptions, 'orphans'>,
-  onTable: (table: string) => void = () => undefined,
-): { plan: MigrationPlan; schema: SourceSchema } {
-  const schema = discoverBackup(backupPath);
-  const { profiles, orphans } = profileBackup(
-    backupPath,
-    schema,
-    schema.tables.map((t) => t.name),
-    onTable,
-  );
-  return { plan: buildPlan(schema, profiles, { ...options, orphans }), schema };
-}
+import { type buildPlan, type PlanOptions } from './build-plan';
 
 /** The schema of the backup copy. */
 export function discoverBackup(backupPath: string): SourceSchema {

@@ -1,5 +1,5 @@
 /**
- * Order-independent content checksum of a table (DESIGN decision 6): each row's canonical values are
+ * Order-independent content checksum of a table (docs/architecture.md, rule 7): each row's canonical values are
  * hashed to 64 bits (two 32-bit multiply-xorshift lanes over the UTF-16 code units, seeded differently) and
  * the hashes summed lane by lane modulo 2^32, so the same rows in any order give the same checksum on both
  * sides. With the row count it detects lost, duplicated and altered rows. It guards against accidents, not

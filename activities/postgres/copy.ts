@@ -13,9 +13,7 @@ export function copyInto(
   table: string,
   columns: string[],
 ): { stream: Writable; finished: Promise<unknown> } {
-  const stream = client.query(
-    copyFrom(`COPY ${qualified(schema, table)} (${columns.map(qi).join(', ')}) FROM STDIN`),
-  );
+  const stream = client.query(copyFrom(`COPY ${qualified(schema, table)} (${columns.map(qi).join(', ')}) FROM STDIN`));
   const finished = once(stream, 'finish');
   // Awaited by the caller on success; when writing throws first (a dead connection), its rejection must not go unhandled.
   finished.catch(() => undefined);

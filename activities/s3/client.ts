@@ -4,9 +4,6 @@ import type { DbopsConfig } from '../../config/load';
 
 /** Creates a client from the `s3` section; the caller owns it and calls `destroy()`. */
 export function createS3Client(s3: DbopsConfig['s3']): S3Client {
-  // dbops runs on Node 20 with a pinned client-s3; the SDK's warning is about releases after January 2027,
-  // which this project does not take, and it would land in every operator's terminal.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   return new S3Client({
     region: s3.region,
     forcePathStyle: s3.forcePathStyle,

@@ -61,4 +61,3 @@ export async function backupSqlite(sourcePath: string, backupPath: string): Prom
     integrity,
   };
 }
-

@@ -2,25 +2,30 @@
  * `npm run bench:migrate -- --users N`: migrates a generated HelloAgents database (~37·N rows) with dbops and,
  * in the same run on the same data, with two baselines — pgloader (Debian package; the expression index
  * is dropped from its copy, it crashes on those) and the raw bound (parallel COPY of pre-made text into
- * bare tables, then the same keys and indexes). Prints wall times, rows/s, MB/s, the worker's peak RSS and
+ * bare tables, then the same keys, indexes and constraints, all taken from what dbops produced). Prints wall times, rows/s, MB/s, the worker's peak RSS and
  * the ratios. A benchmark, not a test: it asserts nothing.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { temporal } from '@temporalio/proto';
-import { exportPlan } from '../../activities/migration/export-source';
-import { chunkQuery } from '../../activities/migration/source-thread';
-import { createTableSql, indexSql } from '../../activities/migration/ddl';
-import { qi } from '../../activities/migration/names';
-import { copyField, type SqliteValue } from '../../activities/migration/values';
+import { qualified } from '../../activities/postgres/identifiers';
 import { loadConfig } from '../../config/load';
-import type { MigrationResult } from '../../workflows/migration';
+import { MIGRATION_WORKFLOW, type MigrationResult } from '../../common/contracts/migration';
 import { connectClient } from '../cli/temporal-client';
 import { createHelloAgentsDb } from '../sample/helloagents';
 import { PATHS } from '../stack/paths';
@@ -52,7 +57,7 @@ async function timed<T>(body: () => Promise<T>): Promise<{ ms: number; value: T 
 }
 
 /** dbops on its own worker process (so its peak RSS is the worker's alone). */
-async function runDbops(source: string): Promise<{ ms: number; rssMb: number; result: MigrationResult }> {
+async function runDbops(source: string): Promise<{ ms: number; rssMb: number; result: MigrationResult; url: string }> {
   const url = await freshDatabase('bench_dbops');
   const taskQueue = `bench-${process.pid}`;
   const worker = spawn(process.execPath, [...PATHS.workerNodeFlags, PATHS.workerEntry], {
@@ -80,7 +85,7 @@ async function runDbops(source: string): Promise<{ ms: number; rssMb: number; re
     }
     const rssByPhase: Record<string, number> = {};
     const { ms, value } = await timed(async () => {
-      const handle = await client.workflow.start('migrateSqliteToPostgres', {
+      const handle = await client.workflow.start(MIGRATION_WORKFLOW, {
         workflowId: `bench-migrate-${users}-${Date.now()}`,
         taskQueue,
         args: [{ source, target: url, schema: 'public', rollbackWindowMinutes: 0 }],
@@ -112,7 +117,7 @@ async function runDbops(source: string): Promise<{ ms: number; rssMb: number; re
     );
     const status = readFileSync(`/proc/${worker.pid}/status`, 'utf8');
     const rssMb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
-    return { ms, rssMb, result: value };
+    return { ms, rssMb, result: value, url };
   } finally {
     await close();
     worker.kill('SIGTERM');
@@ -148,53 +153,91 @@ async function runPgloader(source: string): Promise<number | null> {
   return ms;
 }
 
-/** The raw bound: COPY text made beforehand (not timed), then parallel COPY + the same keys and indexes. */
-async function runRaw(source: string): Promise<number> {
-  const { plan } = exportPlan(source, { strict: false, chunkRows: 10_000_000 });
+/** Runs a PostgreSQL client tool to completion; its stderr goes to ours. */
+async function tool(command: string, args: string[]): Promise<void> {
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  const [code] = (await once(child, 'exit')) as [number];
+  if (code !== 0) throw new Error(`${command} ${args.join(' ')} exited ${code}`);
+}
+
+/**
+ * The raw bound, made from what dbops produced so that it shares no code with dbops: the migrated tables'
+ * rows as COPY text and their schema (pg_dump), prepared untimed; then, timed, a parallel COPY of that text
+ * into bare tables and pg_restore's post-data section (the same keys, indexes, constraints and triggers).
+ */
+async function runRaw(migratedUrl: string): Promise<number> {
+  const schemaDump = join(dir, 'raw-schema.dump');
+  await tool('pg_dump', ['--format=custom', '--schema-only', '--schema=public', `--file=${schemaDump}`, migratedUrl]);
+  const source = new pg.Client(migratedUrl);
+  await source.connect();
   const files = new Map<string, string>();
-  const sqlite = new Database(source, { readonly: true });
-  for (const table of plan.tables) {
-    const path = join(dir, `raw-${table.name}.copy`);
-    const statement = sqlite
-      .prepare(chunkQuery(table, { index: 0 }).sql)
-      .raw(true)
-      .safeIntegers(true);
-    const lines: string[] = [];
-    for (const row of statement.iterate() as IterableIterator<SqliteValue[]>)
-      lines.push(row.map((v, i) => copyField(table.columns[i]?.kind ?? 'text', v)).join('\t'));
-    writeFileSync(path, lines.length ? `${lines.join('\n')}\n` : '');
-    files.set(table.name, path);
+  try {
+    const { rows } = await source.query<{ name: string }>(
+      "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+    );
+    for (const { name } of rows) {
+      const path = join(dir, `raw-${name}.copy`);
+      await pipeline(source.query(copyTo(`COPY ${qualified('public', name)} TO STDOUT`)), createWriteStream(path));
+      files.set(name, path);
+    }
+  } finally {
+    await source.end();
   }
-  sqlite.close();
   const url = await freshDatabase('bench_raw');
+  // The fresh database has its own public schema: restore only what is inside it.
+  await tool('pg_restore', [
+    '--section=pre-data',
+    '--no-owner',
+    `--dbname=${url}`,
+    '--exit-on-error',
+    '--use-list',
+    await listWithoutSchema(schemaDump),
+    schemaDump,
+  ]);
   const pool = new pg.Pool({ connectionString: url, max: 4 });
   try {
-    for (const table of plan.tables) await pool.query(createTableSql('public', table));
     const { ms } = await timed(async () => {
       await Promise.all(
-        plan.tables.map(async (table) => {
+        [...files].map(async ([name, path]) => {
           const client = await pool.connect();
           try {
-            const columns = table.columns.map((c) => qi(c.name)).join(', ');
             await pipeline(
-              createReadStream(files.get(table.name) ?? ''),
-              client.query(copyFrom(`COPY public.${qi(table.name)} (${columns}) FROM STDIN`)),
+              createReadStream(path),
+              client.query(copyFrom(`COPY ${qualified('public', name)} FROM STDIN`)),
             );
           } finally {
             client.release();
           }
         }),
       );
-      await Promise.all(
-        plan.tables.map(async (table) => {
-          for (const index of table.indexes) await pool.query(indexSql('public', table.name, index));
-        }),
-      );
+      await tool('pg_restore', [
+        '--section=post-data',
+        '--no-owner',
+        '--jobs=4',
+        `--dbname=${url}`,
+        '--exit-on-error',
+        schemaDump,
+      ]);
     });
     return ms;
   } finally {
     await pool.end();
   }
+}
+
+/** pg_restore's table of contents of `dump` without the CREATE SCHEMA entry; returns the list file. */
+async function listWithoutSchema(dump: string): Promise<string> {
+  const list = spawnSync('pg_restore', ['--list', dump], { encoding: 'utf8' });
+  if (list.status !== 0) throw new Error(`pg_restore --list ${dump}: ${list.stderr}`);
+  const path = `${dump}.list`;
+  writeFileSync(
+    path,
+    list.stdout
+      .split('\n')
+      .filter((line) => !/ SCHEMA - public /.test(line))
+      .join('\n'),
+  );
+  return path;
 }
 
 async function main(): Promise<void> {
@@ -209,7 +252,7 @@ async function main(): Promise<void> {
   if (dbops.result.status !== 'completed' || !dbops.result.tables.every((t) => t.match))
     throw new Error('dbops run did not verify');
   const pgloaderMs = await runPgloader(source);
-  const rawMs = await runRaw(source);
+  const rawMs = await runRaw(dbops.url);
 
   const line = (name: string, ms: number | null): string =>
     ms === null

@@ -1,7 +1,7 @@
 /** The MinIO server of the local stack (S3 for backups), with its own data folder and the default bucket. */
 import { mkdirSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createS3Client, ensureBucket } from '../../activities/storage/s3-client';
+import { createS3Client, ensureBucket } from '../../activities/s3/client';
 import type { DbopsConfig } from '../../config/load';
 import { LOCAL_MINIO } from '../../config/defaults';
 import { PATHS } from './paths';

@@ -48,6 +48,31 @@ describe('dbops CLI', () => {
     expect(out.error.message).toContain('"nosuch_db"');
   });
 
+  it('migrate with an invalid option: refused before start (exit 2) by the contract the workflow also checks', async () => {
+    const id = t.workflowId('cli-migrate-bad');
+    const run = await runDbops(
+      [
+        'migrate',
+        '--source',
+        '/nonexistent.db',
+        '--target',
+        'local_pg',
+        '--chunk-rows',
+        '5',
+        '--id',
+        id,
+        '--wait',
+        '--json',
+      ],
+      env,
+    );
+    expect(run.code).toBe(2);
+    const out = parseJson<{ status: string; error: { type: string; message: string } }>(run);
+    expect(out).toMatchObject({ status: 'failed', error: { type: 'DBOPS_BAD_INPUT' } });
+    expect(out.error.message).toContain('chunkRows must be a whole number ≥ 100, got 5');
+    await expect(t.client.workflow.getHandle(id).describe()).rejects.toThrow(/not found/i);
+  });
+
   it('a URL with a password: refused before start (exit 2), nothing reaches Temporal', async () => {
     const id = t.workflowId('cli-secret');
     const run = await runDbops(

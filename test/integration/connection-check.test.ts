@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ConnectionCheckResult } from '../../workflows/connection-check';
+import type { ConnectionCheckResult } from '../../common/contracts/check';
 import { SERVERS, withPg } from '../support/servers';
 import { TestTemporal, uniqueName } from '../support/temporal';
 import { summarizeFailure } from '../../scripts/cli/output';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Progress } from '../../common/progress';
 import { createHelloAgentsDb } from '../../scripts/sample/helloagents';
 import { PATHS } from '../../scripts/stack/paths';
-import type { MigrationResult } from '../../workflows/migration';
+import type { MigrationResult } from '../../common/contracts/migration';
 import { startMigration, TestDatabase } from '../support/migration';
 import { TestTemporal, testEnv } from '../support/temporal';
 

@@ -1,5 +1,5 @@
 /**
- * Edge cases of ../shared/reference/migration.md §2 not covered elsewhere: keys that SQLite tolerates and
+ * SQLite → PostgreSQL edge cases not covered elsewhere: keys that SQLite tolerates and
  * PostgreSQL does not (NULL in a non-alias PRIMARY KEY, a FOREIGN KEY to a non-unique column), composite,
  * circular and DEFERRABLE foreign keys, noisy type names, defaults, invalid JSON in a JSON column, mixed date
  * spellings, naive timestamps in a named source time zone (checked against PostgreSQL's own reading), a
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { summarizeFailure } from '../../scripts/cli/output';
-import type { MigrationInput, MigrationResult } from '../../workflows/migration';
+import type { MigrationInput, MigrationResult } from '../../common/contracts/migration';
 import { runMigration, TestDatabase } from '../support/migration';
 import { TestTemporal } from '../support/temporal';
 

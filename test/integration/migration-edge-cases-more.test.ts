@@ -1,5 +1,5 @@
 /**
- * More edge cases of ../shared/reference/migration.md §2: generated columns, STRICT/ANY, virtual tables and
+ * More SQLite → PostgreSQL edge cases: generated columns, STRICT/ANY, virtual tables and
  * their shadow tables, self-references and bare REFERENCES, long and colliding names, '' in INTEGER
  * columns, booleans beyond 0/1, Unix-time DATETIMEs, a WAL-mode source, a UTF-16 database.
  */
@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { summarizeFailure } from '../../scripts/cli/output';
-import type { MigrationResult } from '../../workflows/migration';
+import type { MigrationResult } from '../../common/contracts/migration';
 import { runMigration, TestDatabase } from '../support/migration';
 import { TestTemporal } from '../support/temporal';
 

@@ -1,5 +1,5 @@
 /**
- * Edge cases of ../shared/reference/migration.md §2 as fixture tables: each asserts the exact values that
+ * SQLite → PostgreSQL edge cases as fixture tables: each asserts the exact values that
  * arrive in PostgreSQL (not only counts), or that the run fails before the target is touched, naming the
  * table, column and row.
  */
@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { summarizeFailure } from '../../scripts/cli/output';
-import type { MigrationResult } from '../../workflows/migration';
+import type { MigrationResult } from '../../common/contracts/migration';
 import { runMigration, TestDatabase } from '../support/migration';
 import { TestTemporal } from '../support/temporal';
 

@@ -10,8 +10,8 @@ import type { ActivityExecuteInput, ActivityInboundCallsInterceptor, Next } from
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Progress } from '../../common/progress';
 import { createHelloAgentsDb } from '../../scripts/sample/helloagents';
-import { sha256File } from '../../activities/migration/backup-source';
-import type { MigrationResult } from '../../workflows/migration';
+import { sha256File } from '../../activities/files/sha256';
+import type { MigrationResult } from '../../common/contracts/migration';
 import { startMigration, TestDatabase } from '../support/migration';
 import { TestTemporal } from '../support/temporal';
 

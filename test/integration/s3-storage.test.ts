@@ -7,7 +7,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createS3Client, ensureBucket } from '../../activities/storage/s3-client';
+import { createS3Client, ensureBucket } from '../../activities/s3/client';
 import { testConfig, uniqueName } from '../support/temporal';
 
 describe('S3 storage on MinIO', () => {

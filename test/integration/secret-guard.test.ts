@@ -1,5 +1,5 @@
 /**
- * DESIGN decision 1 on the real server: a dbops client refuses to start a workflow whose input has a
+ * No secret in workflow history (docs/architecture.md), on the real server: a dbops client refuses to start a workflow whose input has a
  * password, and a workflow started by another client (as the Web UI does) fails at once, non-retryably.
  */
 import { type Client, WorkflowFailedError } from '@temporalio/client';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { MigrationInput, MigrationResult } from '../../workflows/migration';
+import { MIGRATION_WORKFLOW, type MigrationInput, type MigrationResult } from '../../common/contracts/migration';
 import { SERVERS, withPg } from './servers';
 import { type TestTemporal, uniqueName } from './temporal';
 
@@ -53,7 +53,7 @@ export class TestDatabase {
 
 /** Starts the migration on the test's queue; returns the handle. */
 export function startMigration(t: TestTemporal, input: MigrationInput, prefix = 'mig') {
-  return t.client.workflow.start('migrateSqliteToPostgres', {
+  return t.client.workflow.start(MIGRATION_WORKFLOW, {
     workflowId: t.workflowId(prefix),
     taskQueue: t.taskQueue,
     args: [input],

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { planChunks } from '../../activities/migration/build-plan';
-import { fitName, qi } from '../../activities/migration/names';
+import { fitName, qi } from '../../activities/postgres/identifiers';
 import { rewriteBooleanComparisons } from '../../activities/migration/rewrite-booleans';
 import { RowDigest } from '../../activities/migration/row-digest';
-import { formatUtcMicros, instantKey, parseTimestamp, timeZoneProblem } from '../../activities/migration/timestamps';
+import { formatUtcMicros, instantKey, parseTimestamp, timeZoneProblem } from '../../activities/sqlite/timestamps';
 import { translateDefault } from '../../activities/migration/translate-default';
 import { canonicalDecimal, canonicalSource, canonicalTarget, copyField } from '../../activities/migration/values';
 import { parseChecks, parseCreateIndex, splitTopLevel } from '../../activities/sqlite/sql-text';

@@ -10,7 +10,7 @@ import { PROGRESS_QUERY, type Progress } from '../../common/progress';
 import { kindKey, phaseKey, targetsKey } from '../../common/search-attributes';
 import { describeSecretFindings, findSecrets } from '../../common/secret-guard';
 
-/** The query every dbops workflow answers (DESIGN decision 8). */
+/** The query every dbops workflow answers (docs/architecture.md, rule 5). */
 export const progressQuery = defineQuery<Progress>(PROGRESS_QUERY);
 
 /**

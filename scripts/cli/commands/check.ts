@@ -1,6 +1,6 @@
 /** `dbops check [targets...]`: starts `connectionCheck` (every configured connection when none is named). */
 import type { Command } from 'commander';
-import type { ConnectionCheckInput, ConnectionCheckResult } from '../../../workflows/connection-check';
+import { CHECK_WORKFLOW, type ConnectionCheckInput, type ConnectionCheckResult } from '../../../common/contracts/check';
 import type { CliContext, CommandRunner } from '../context';
 import { startWorkflow, withStartFlags, type StartFlags } from '../start-workflow';
 
@@ -14,7 +14,7 @@ export function registerCheck(program: Command, ctx: CliContext, run: CommandRun
   ).action((targets: string[], flags: StartFlags) =>
     run(() =>
       startWorkflow<ConnectionCheckInput, ConnectionCheckResult>(ctx, flags, {
-        workflowType: 'connectionCheck',
+        workflowType: CHECK_WORKFLOW,
         idPrefix: 'check',
         input: { targets },
         succeeded: (result) => result.healthy,

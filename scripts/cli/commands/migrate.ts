@@ -1,6 +1,12 @@
 /** `dbops migrate`: starts `migrateSqliteToPostgres` (see workflows/migration.ts for the phases). */
 import type { Command } from 'commander';
-import type { MigrationInput, MigrationResult } from '../../../workflows/migration';
+import {
+  MIGRATION_WORKFLOW,
+  migrationInputProblems,
+  type MigrationInput,
+  type MigrationResult,
+} from '../../../common/contracts/migration';
+import { DbopsError, ErrorCode } from '../../../common/errors';
 import type { CliContext, CommandRunner } from '../context';
 import { ExitCode, warn } from '../output';
 import { startWorkflow, withStartFlags, type StartFlags } from '../start-workflow';
@@ -80,8 +86,12 @@ export function registerMigrate(program: Command, ctx: CliContext, run: CommandR
         ...(flags.fullText !== undefined ? { fullText: list(flags.fullText) } : {}),
         ...(flags.sourceTimeZone !== undefined ? { sourceTimeZone: flags.sourceTimeZone } : {}),
       };
+      // The workflow checks the same rules (a start from the Web UI skips the CLI); refusing here saves a run.
+      const problems = migrationInputProblems(input);
+      if (problems.length > 0)
+        throw new DbopsError(ErrorCode.BadInput, `refused before starting: ${problems.join('; ')}`);
       return startWorkflow<MigrationInput, MigrationResult>(ctx, flags, {
-        workflowType: 'migrateSqliteToPostgres',
+        workflowType: MIGRATION_WORKFLOW,
         idPrefix: `migrate-${flags.schema}`,
         input,
         render: (result) => [

@@ -1,0 +1,84 @@
+/** What a migration run hands back: the result object and the report's data, from what the run gathered. Pure. */
+import type { MigrationReportData, MigrationResult, TableVerification } from '../common/contracts/migration';
+import type { MigrationPlan } from '../common/contracts/migration-plan';
+
+/** What the workflow has gathered so far (filled in as the steps complete). */
+export interface MigrationFacts {
+  workflowId: string;
+  schema: string;
+  rollbackWindowMinutes: number;
+  source: string;
+  target: string;
+  sha256Before: string;
+  backupPath: string;
+  plan: MigrationPlan | null;
+  verification: TableVerification[];
+  warnings: string[];
+  timingsMs: Record<string, number>;
+  rollbackReason?: string;
+}
+
+/** The data of MIGRATION_REPORT.md for a run that ended with `status`. */
+export function reportData(
+  facts: MigrationFacts,
+  status: MigrationReportData['status'],
+  sha256After: string | null,
+  error: MigrationReportData['error'],
+): MigrationReportData {
+  return {
+    workflowId: facts.workflowId,
+    status,
+    source: facts.source,
+    target: facts.target,
+    schema: facts.schema,
+    sourceSha256Before: facts.sha256Before || null,
+    sourceSha256After: sha256After,
+    plan: facts.plan,
+    verification: facts.verification,
+    warnings: facts.warnings,
+    timingsMs: facts.timingsMs,
+    error,
+    rollback: rollbackHowTo(status, facts.rollbackWindowMinutes, facts.workflowId),
+  };
+}
+
+/** The workflow's result. */
+export function migrationResult(
+  facts: MigrationFacts,
+  status: MigrationResult['status'],
+  sha256After: string,
+  reports: { markdown: string; json: string },
+): MigrationResult {
+  const plan = facts.plan;
+  return {
+    status,
+    schema: facts.schema,
+    tables: facts.verification.map((v) => {
+      const table = plan?.tables.find((t) => t.name === v.table);
+      return {
+        name: v.table,
+        ...v,
+        columns: (table?.columns ?? []).map((c) => ({
+          name: c.name,
+          sourceType: c.sourceType,
+          targetType: c.targetType,
+          reason: c.reason,
+        })),
+        indexes: (table?.indexes ?? []).map((ix) => ix.name),
+      };
+    }),
+    warnings: facts.warnings,
+    notMigrated: plan?.notMigrated ?? [],
+    timingsMs: facts.timingsMs,
+    source: { path: facts.source, sha256Before: facts.sha256Before, sha256After, backup: facts.backupPath },
+    reports,
+    ...(facts.rollbackReason ? { rollbackReason: facts.rollbackReason } : {}),
+  };
+}
+
+function rollbackHowTo(status: string, window: number, workflowId: string): string {
+  if (status !== 'completed') return 'nothing to do: the target is as it was before the run';
+  return window > 0
+    ? `within ${window} minute(s) of the cutover: npx dbops signal ${workflowId} rollback; afterwards restore the target-<schema>.dump of this run with pg_restore`
+    : 'finalized at once (rollback window 0): restore the target-<schema>.dump of this run with pg_restore';
+}
