@@ -24,6 +24,12 @@ export const ErrorCode = {
   DatabaseMissing: 'DBOPS_DATABASE_MISSING',
   /** Bytes read back do not hash to the recorded SHA-256 (a transfer may be retried; a corrupt copy fails again). */
   ChecksumMismatch: 'DBOPS_CHECKSUM_MISMATCH',
+  /** A migration's verification found the target's rows differ from the source's. Never retried. */
+  VerifyMismatch: 'DBOPS_VERIFY_MISMATCH',
+  /** An operator asked for a rollback (the `rollback` signal). */
+  RollbackRequested: 'DBOPS_ROLLBACK_REQUESTED',
+  /** A migration failed for a reason that carried no dbops code of its own. */
+  MigrationFailed: 'DBOPS_MIGRATION_FAILED',
 } as const;
 
 /** One of the values of {@link ErrorCode}. */
@@ -36,6 +42,8 @@ const NON_RETRYABLE: ReadonlySet<string> = new Set([
   ErrorCode.ConfigInvalid,
   ErrorCode.AuthFailed,
   ErrorCode.DatabaseMissing,
+  ErrorCode.VerifyMismatch,
+  ErrorCode.RollbackRequested,
 ]);
 
 /** True when a failure of this code must not be retried: retrying cannot change the outcome. */

@@ -167,7 +167,7 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
       const mismatched = facts.verification.filter((v) => !v.match);
       if (mismatched.length > 0) {
         throw ApplicationFailure.create({
-          type: 'DBOPS_VERIFY_MISMATCH',
+          type: ErrorCode.VerifyMismatch,
           message: `verification failed: ${mismatched.map((v) => `${v.table} source ${v.checksumSource} (${v.rowsSource} rows) ≠ target ${v.checksumTarget} (${v.rowsTarget} rows)${v.problem ? `: ${v.problem}` : ''}`).join('; ')}`,
           nonRetryable: true,
         });
@@ -196,7 +196,7 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
     }
     if (rollback)
       throw ApplicationFailure.create({
-        type: 'DBOPS_ROLLBACK_REQUESTED',
+        type: ErrorCode.RollbackRequested,
         message: rollback.reason ?? 'rollback requested',
         nonRetryable: true,
       });
@@ -232,7 +232,7 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
       return migrationResult(facts, 'rolled_back', sha256After ?? '', reports);
     }
     state.update({ phase: 'failed', message: rootMessage(err) });
-    const error = { type: rootType(err, 'DBOPS_MIGRATION_FAILED'), message: rootMessage(err) };
+    const error = { type: rootType(err, ErrorCode.MigrationFailed), message: rootMessage(err) };
     const reports = await CancellationScope.nonCancellable(() =>
       quick.migrationWriteReport({ report: reportData(facts, 'failed', sha256After, error) }),
     ).catch(() => undefined);

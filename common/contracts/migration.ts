@@ -4,6 +4,7 @@
  * tests import it from here; it is deterministic code (it runs in the workflow sandbox too).
  */
 import { defineSignal } from '@temporalio/workflow';
+import { z } from 'zod';
 import { schemaNameProblem } from '../schema-names';
 import type { MigrationPlan, NotMigrated } from './migration-plan';
 
@@ -66,32 +67,75 @@ export function exportOptions(input: MigrationInput): ExportOptions {
   };
 }
 
+const FIELDS =
+  'source, target, schema, tables, exclude, rollbackWindowMinutes, requireApproval, strict, chunkRows, concurrency, ginJsonb, fullText, sourceTimeZone';
+
+function got(input: unknown): string {
+  return input === undefined ? 'nothing' : JSON.stringify(input);
+}
+
+// Each message names the field, its rule and what was given.
+const text = (field: string, what: string) =>
+  z
+    .string({ error: (i) => `${field} is required: ${what} (got ${got(i.input)})` })
+    .min(1, `${field} is required: ${what}`);
+const flag = (field: string) =>
+  z.boolean({ error: (i) => `${field} must be true or false (JSON boolean, not a string), got ${got(i.input)}` });
+const names = (field: string) =>
+  z.array(z.string().min(1), {
+    error: (i) => `${field} must be a list of names, e.g. ["users","orders"], got ${got(i.input)}`,
+  });
+const whole = (field: string, min: number, max?: number) => {
+  const what = max === undefined ? `a whole number ≥ ${min}` : `a whole number from ${min} to ${max}`;
+  const message = (i: { input?: unknown }) => `${field} must be ${what}, got ${got(i.input)}`;
+  const base = z.number({ error: message }).int({ error: message }).min(min, { error: message });
+  return max === undefined ? base : base.max(max, { error: message });
+};
+
+/**
+ * The input's schema: field types, ranges, and no unknown keys (a typo such as `rollbackWindow` would
+ * otherwise be ignored silently). The workflow and the CLI both check it.
+ */
+export const migrationInputSchema = z.strictObject(
+  {
+    source: text('source', 'a SQLite file path or connection name'),
+    target: text('target', 'a PostgreSQL URL without password or connection name'),
+    schema: z
+      .string({ error: (i) => `schema must be a schema name, got ${got(i.input)}` })
+      .superRefine((value, ctx) => {
+        const problem = schemaNameProblem(value);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
+    tables: names('tables').optional(),
+    exclude: names('exclude').optional(),
+    rollbackWindowMinutes: whole('rollbackWindowMinutes', 0).optional(),
+    requireApproval: flag('requireApproval').optional(),
+    strict: flag('strict').optional(),
+    chunkRows: whole('chunkRows', 100).optional(),
+    concurrency: whole('concurrency', 1, 32).optional(),
+    ginJsonb: flag('ginJsonb').optional(),
+    fullText: names('fullText').optional(),
+    sourceTimeZone: z
+      .string({ error: (i) => `sourceTimeZone must be an IANA zone name such as "Europe/Paris", got ${got(i.input)}` })
+      .min(1, 'sourceTimeZone must be an IANA zone name such as "Europe/Paris"')
+      .optional(),
+  },
+  {
+    error: (i) =>
+      i.code === 'unrecognized_keys'
+        ? `unknown field(s) ${i.keys.map((k) => `"${k}"`).join(', ')}: check the spelling (the fields are ${FIELDS})`
+        : `the input must be one JSON object such as {"source": "/srv/app.db", "target": "app_pg"}, got ${got(i.input)}`,
+  },
+);
+
 /**
  * What is wrong with an input, one sentence per problem naming the field and the rule (empty when it is
  * valid). The workflow fails on any; the CLI refuses before starting.
  */
-export function migrationInputProblems(input: MigrationInput): string[] {
-  const schema = input.schema ?? MIGRATION_DEFAULTS.schema;
-  const window = input.rollbackWindowMinutes ?? MIGRATION_DEFAULTS.rollbackWindowMinutes;
-  return [
-    schemaNameProblem(schema),
-    typeof input.source !== 'string' || input.source === ''
-      ? 'source is required: a SQLite file path or connection name'
-      : undefined,
-    typeof input.target !== 'string' || input.target === ''
-      ? 'target is required: a PostgreSQL URL without password or connection name'
-      : undefined,
-    !Number.isInteger(window) || window < 0
-      ? `rollbackWindowMinutes must be a whole number ≥ 0, got ${String(input.rollbackWindowMinutes)}`
-      : undefined,
-    input.chunkRows !== undefined && (!Number.isInteger(input.chunkRows) || input.chunkRows < 100)
-      ? `chunkRows must be a whole number ≥ 100, got ${String(input.chunkRows)}`
-      : undefined,
-    input.concurrency !== undefined &&
-    (!Number.isInteger(input.concurrency) || input.concurrency < 1 || input.concurrency > 32)
-      ? `concurrency must be a whole number from 1 to 32, got ${String(input.concurrency)}`
-      : undefined,
-  ].filter((p): p is string => p !== undefined);
+export function migrationInputProblems(input: unknown): string[] {
+  const parsed = migrationInputSchema.safeParse(input);
+  return parsed.success ? [] : parsed.error.issues.map((issue) => issue.message);
 }
 
 /** Both sides of one table after verification. */
