@@ -3,7 +3,7 @@
  * password (`postgres://root@db:5432/app`), or, for SQLite, a file path or `sqlite:///abs/path`.
  * Pure: parsing only; the worker resolves names and passwords (activities/connections/resolve.ts).
  */
-import { redactUrl } from './secret-guard';
+import { redactSecrets } from './secret-guard';
 
 /** Database engines dbops talks to. */
 export type Engine = 'postgres' | 'mysql' | 'redis' | 'sqlite';
@@ -61,7 +61,7 @@ export function parseConnectionRef(ref: string): ConnectionRef | { error: string
     const engine = engineOfUrl(trimmed);
     if (engine === undefined) {
       return {
-        error: `"${trimmed.split('://')[0]}" is not a supported URL scheme in "${redactUrl(trimmed)}": use one of ${SUPPORTED_SCHEMES.join(', ')}`,
+        error: `"${trimmed.split('://')[0]}" is not a supported URL scheme in "${redactSecrets(trimmed)}": use one of ${SUPPORTED_SCHEMES.join(', ')}`,
       };
     }
     if (engine === 'sqlite') {

@@ -30,6 +30,10 @@ export const ErrorCode = {
   RollbackRequested: 'DBOPS_ROLLBACK_REQUESTED',
   /** A migration failed for a reason that carried no dbops code of its own. */
   MigrationFailed: 'DBOPS_MIGRATION_FAILED',
+  /** A rollback could not undo every step: the message lists what is left and the SQL to finish it. */
+  RollbackIncomplete: 'DBOPS_ROLLBACK_INCOMPLETE',
+  /** The migration is live but a step after the rollback window failed (nothing was undone): see what is left. */
+  FinalizeIncomplete: 'DBOPS_FINALIZE_INCOMPLETE',
 } as const;
 
 /** One of the values of {@link ErrorCode}. */
@@ -44,6 +48,8 @@ const NON_RETRYABLE: ReadonlySet<string> = new Set([
   ErrorCode.DatabaseMissing,
   ErrorCode.VerifyMismatch,
   ErrorCode.RollbackRequested,
+  ErrorCode.RollbackIncomplete,
+  ErrorCode.FinalizeIncomplete,
 ]);
 
 /** True when a failure of this code must not be retried: retrying cannot change the outcome. */

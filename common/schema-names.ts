@@ -5,6 +5,8 @@ export interface SchemaNames {
   target: string;
   staging: string;
   old: string;
+  /** Where a rollback after the cutover moves the migrated schema (kept, never dropped). */
+  rolledBack?: string;
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,40}$/;
@@ -23,7 +25,18 @@ export function schemaNameProblem(schema: string): string | undefined {
 
 /** Names for a run; `runKey` is a short, unique id of the run (8 hex characters of the run id). */
 export function schemaNames(schema: string, runKey: string): SchemaNames {
-  return { target: schema, staging: `${schema}__dbops_stage_${runKey}`, old: `${schema}__dbops_old_${runKey}` };
+  return {
+    target: schema,
+    staging: `${schema}__dbops_stage_${runKey}`,
+    old: `${schema}__dbops_old_${runKey}`,
+    // 63 bytes at most: a long schema name is shortened (the run key keeps the name unique).
+    rolledBack: `${schema.slice(0, 63 - '__dbops_rolled_back_'.length - runKey.length)}__dbops_rolled_back_${runKey}`,
+  };
+}
+
+/** The schema a post-cutover rollback moves the migrated schema to (older runs' names lack it). */
+export function rolledBackName(names: SchemaNames): string {
+  return names.rolledBack ?? schemaNames(names.target, names.staging.slice(-8)).rolledBack ?? '';
 }
 
 /** LIKE patterns that find any run's staging or previous schemas of a target. */

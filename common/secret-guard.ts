@@ -25,11 +25,28 @@ const SECRET_KEY =
 
 const MAX_DEPTH = 32;
 
-/** Returns the URL with any password replaced by `***` (safe to log, show or store). */
-export function redactUrl(url: string): string {
-  return url
-    .replace(URL_WITH_PASSWORD, (_m, scheme: string, user: string) => `${scheme}${user}:***@`)
-    .replace(/([?&](?:password|passwd|pwd|sslpassword|secret|token|auth|api_?key)=)[^&\s]+/gi, '$1***');
+const SECRET_WORDS = 'password|passwd|pwd|sslpassword|secret|token|auth|api_?key';
+// The same forms, anywhere in a longer text (an error message, a log line), for masking.
+const URL_PASSWORD_ANYWHERE = /([a-z][a-z0-9+.-]*:\/\/)([^/?#@\s:]*):([^/?#@\s]+)@/gi;
+const PARAM_ANYWHERE = new RegExp(`([?&](?:${SECRET_WORDS})=)[^&\\s]+`, 'gi');
+const KEYWORD_ANYWHERE = new RegExp(
+  `((?:^|[\\s;,(])(?:${SECRET_WORDS})\\s*=\\s*)('(?:[^'\\\\]|\\\\.)*'|[^\\s;,)&"]+)`,
+  'gi',
+);
+const JSON_SECRET_ANYWHERE =
+  /("(?:password|passwd|pwd|pass|secret|secret_?access_?key|access_?token|token|api_?key|auth|authorization|private_?key|credentials?)"\s*:\s*)"(?:[^"\\]|\\.)*"/gi;
+
+/**
+ * Returns `text` with every secret form the guard detects replaced by `***`: URL user-info passwords,
+ * password query parameters, libpq keyword pairs (`host=db password=…`) and JSON secret fields. Safe to
+ * log, show or store.
+ */
+export function redactSecrets(text: string): string {
+  return text
+    .replace(URL_PASSWORD_ANYWHERE, (_m, scheme: string, user: string) => `${scheme}${user}:***@`)
+    .replace(PARAM_ANYWHERE, '$1***')
+    .replace(KEYWORD_ANYWHERE, '$1***')
+    .replace(JSON_SECRET_ANYWHERE, '$1"***"');
 }
 
 /** True when the string carries a password (URL user-info, query parameter or libpq keyword). */
@@ -47,7 +64,7 @@ export function findSecrets(value: unknown, path = 'input'): SecretFinding[] {
 function walk(value: unknown, path: string, depth: number, out: SecretFinding[]): void {
   if (depth > MAX_DEPTH || value === null || value === undefined) return;
   if (typeof value === 'string') {
-    if (stringHasSecret(value)) out.push({ path, reason: `"${redactUrl(value)}" contains a password` });
+    if (stringHasSecret(value)) out.push({ path, reason: `"${redactSecrets(value)}" contains a password` });
     return;
   }
   if (Array.isArray(value)) {
@@ -72,7 +89,7 @@ export function describeSecretFindings(findings: readonly SecretFinding[]): stri
   return (
     `refusing to start: the input carries a secret, and workflow inputs are stored in Temporal history ` +
     `and shown in the Web UI (${where}). Remove it from the input and give it to the worker instead: ` +
-    `DBOPS_PASSWORD_<NAME> for a named connection (e.g. DBOPS_PASSWORD_LOCAL_PG), or PGPASSWORD / MYSQL_PWD / ` +
-    `REDISCLI_AUTH for a URL, or DBOPS_S3_SECRET_ACCESS_KEY for S3.`
+    `DBOPS_PASSWORD_<NAME> for a named connection (e.g. DBOPS_PASSWORD_LOCAL_PG), a line for that host in ` +
+    `PGPASSFILE / DBOPS_MYSQL_PASSFILE / DBOPS_REDIS_PASSFILE for a URL, or DBOPS_S3_SECRET_ACCESS_KEY for S3.`
   );
 }

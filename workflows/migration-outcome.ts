@@ -1,6 +1,7 @@
 /** What a migration run hands back: the result object and the report's data, from what the run gathered. Pure. */
 import type { MigrationReportData, MigrationResult, TableVerification } from '../common/contracts/migration';
 import type { MigrationPlan } from '../common/contracts/migration-plan';
+import { rolledBackName, type SchemaNames } from '../common/schema-names';
 
 /** What the workflow has gathered so far (filled in as the steps complete). */
 export interface MigrationFacts {
@@ -16,6 +17,10 @@ export interface MigrationFacts {
   warnings: string[];
   timingsMs: Record<string, number>;
   rollbackReason?: string;
+  /** Where a rollback after the cutover kept the migrated schema. */
+  keptAs?: string;
+  /** Signals that arrived when they could not count. */
+  ignoredSignals?: string[];
 }
 
 /** The data of MIGRATION_REPORT.md for a run that ended with `status`. */
@@ -39,6 +44,8 @@ export function reportData(
     timingsMs: facts.timingsMs,
     error,
     rollback: rollbackHowTo(status, facts.rollbackWindowMinutes, facts.workflowId),
+    ...(facts.keptAs ? { rolledBackSchema: facts.keptAs } : {}),
+    ignoredSignals: facts.ignoredSignals ?? [],
   };
 }
 
@@ -73,10 +80,24 @@ export function migrationResult(
     source: { path: facts.source, sha256Before: facts.sha256Before, sha256After, backup: facts.backupPath },
     reports,
     ...(facts.rollbackReason ? { rollbackReason: facts.rollbackReason } : {}),
+    ...(facts.keptAs ? { rolledBackSchema: facts.keptAs } : {}),
+    ignoredSignals: facts.ignoredSignals ?? [],
   };
 }
 
+/** The SQL an operator runs to finish a post-cutover rollback that could not complete. */
+export function revertCutoverSql(names: SchemaNames, previousSchema: boolean): string {
+  // Schema names are validated to [a-z0-9_], so double quotes need no escaping here.
+  return [
+    'BEGIN;',
+    `ALTER SCHEMA "${names.target}" RENAME TO "${rolledBackName(names)}";`,
+    ...(previousSchema ? [`ALTER SCHEMA "${names.old}" RENAME TO "${names.target}";`] : []),
+    'COMMIT;',
+  ].join(' ');
+}
+
 function rollbackHowTo(status: string, window: number, workflowId: string): string {
+  if (status === 'rollback_incomplete') return 'finish the rollback by hand: see the error and warnings';
   if (status !== 'completed') return 'nothing to do: the target is as it was before the run';
   return window > 0
     ? `within ${window} minute(s) of the cutover: npx dbops signal ${workflowId} rollback; afterwards restore the target-<schema>.dump of this run with pg_restore`

@@ -4,25 +4,14 @@
  * runs the compensations of the completed steps in reverse and leaves the target as it was.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import {
-  CancellationScope,
-  condition,
-  isCancellation,
-  proxyActivities,
-  setHandler,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { CancellationScope, condition, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
-  approveSignal,
   exportOptions,
-  finalizeSignal,
   MIGRATION_DEFAULTS,
   migrationInputProblems,
-  rollbackSignal,
   type MigrationInput,
   type MigrationResult,
-  type RollbackRequest,
 } from '../common/contracts/migration';
 import { ErrorCode } from '../common/errors';
 import { schemaNames, type SchemaNames } from '../common/schema-names';
@@ -32,7 +21,8 @@ import { rootMessage, rootType } from './support/failures';
 import { guardInput, JobState } from './support/job-state';
 import { forEachLimited } from './support/limit';
 import { StepRunner } from './support/steps';
-import { migrationResult, reportData, type MigrationFacts } from './migration-outcome';
+import { migrationResult, reportData, revertCutoverSql, type MigrationFacts } from './migration-outcome';
+import { MigrationSignals } from './migration-signals';
 
 const quick = proxyActivities<Activities>(QUICK_STEP);
 const guarded = proxyActivities<Activities>(GUARDED_STEP);
@@ -71,24 +61,17 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
     timingsMs: steps.timings,
   };
   const work = new CancellationScope();
-  let rollback: RollbackRequest | undefined;
-  let approved = false;
-  let finalizeNow = false;
-  setHandler(
-    rollbackSignal,
-    (request) => {
-      rollback = request ?? {};
-      work.cancel();
-    },
-    {
-      description:
-        'Undo the migration: before cutover drop the staging schema; after cutover rename the previous schema back',
-    },
+  const signals = new MigrationSignals(
+    work,
+    () => state.progress.phase,
+    input.requireApproval ?? false,
+    `target-${schema}.dump`,
   );
-  setHandler(approveSignal, () => void (approved = true), { description: 'Allow the cutover (with requireApproval)' });
-  setHandler(finalizeSignal, () => void (finalizeNow = true), {
-    description: 'End the rollback window now and drop the previous schema',
-  });
+  facts.ignoredSignals = signals.ignored;
+  let previousSchema = false;
+  let oldDropped = false;
+  let sha256After: string | null = null;
+  let finalizing = false;
 
   try {
     await work.run(async () => {
@@ -118,11 +101,13 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
         });
       }
 
-      compensations.push(`drop staging schema ${names.staging}`, () =>
-        undo.migrationDropSchema({ target: input.target, schema: names.staging }),
+      compensations.push(
+        `drop staging schema ${names.staging}`,
+        () => undo.migrationDropSchema({ target: input.target, schema: names.staging }),
+        `DROP SCHEMA IF EXISTS "${names.staging}" CASCADE;`,
       );
       await steps.run('create_schema', `creating staging schema ${names.staging}`, () =>
-        guarded.migrationPrepare({ target: input.target, names, plan }),
+        guarded.migrationPrepare({ target: input.target, names, plan, replaceSchema: input.replaceSchema }),
       );
 
       const chunks = plan.tables.flatMap((table) => table.chunks.map((chunk) => ({ table, chunk })));
@@ -175,16 +160,23 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
 
       if (input.requireApproval) {
         state.update({ phase: 'awaiting_approval', message: 'verified; waiting for the approve (or rollback) signal' });
-        await condition(() => approved);
+        await condition(() => signals.approved);
       }
     });
 
-    const { previousSchema } = await steps.run('cutover', `renaming ${names.staging} to ${schema}`, () =>
+    ({ previousSchema } = await steps.run('cutover', `renaming ${names.staging} to ${schema}`, () =>
       CancellationScope.nonCancellable(() => quick.migrationCutover({ target: input.target, names })),
-    );
-    compensations.clear(); // staging no longer exists: undoing now means renaming back
-    compensations.push('rename the previous schema back', () =>
-      undo.migrationRevertCutover({ target: input.target, names, previousSchema }),
+    ));
+    signals.markCutOver();
+    compensations.clear(); // staging no longer exists: undoing now means moving the migrated schema aside
+    compensations.push(
+      'move the migrated schema aside and rename the previous schema back',
+      async () => {
+        // Runs recorded before the migrated schema was kept aside returned nothing here.
+        const reverted = await undo.migrationRevertCutover({ target: input.target, names, previousSchema });
+        facts.keptAs = (reverted as { keptAs?: string } | undefined)?.keptAs;
+      },
+      revertCutoverSql(names, previousSchema),
     );
 
     if (window > 0) {
@@ -192,47 +184,89 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
         phase: 'awaiting_finalize',
         message: `cut over; rollback possible for ${window} minute(s) (signal rollback or finalize)`,
       });
-      await condition(() => finalizeNow || rollback !== undefined, `${window} minutes`);
+      await condition(() => signals.finalizeNow || signals.rollback !== undefined, `${window} minutes`);
     }
-    if (rollback)
+    if (signals.rollback)
       throw ApplicationFailure.create({
         type: ErrorCode.RollbackRequested,
-        message: rollback.reason ?? 'rollback requested',
+        message: signals.rollback.reason ?? 'rollback requested',
         nonRetryable: true,
       });
 
+    // The window is closed: from here on nothing undoes the cutover, whatever fails.
+    finalizing = true;
+    signals.closeWindow();
+    compensations.clear();
     if (previousSchema)
       await steps.run('finalizing', `dropping the previous schema ${names.old}`, () =>
         undo.migrationDropSchema({ target: input.target, schema: names.old }),
       );
-    const sha256After = await quick.migrationSourceChecksum({ sourcePath: facts.source });
+    oldDropped = true;
+    sha256After = await quick.migrationSourceChecksum({ sourcePath: facts.source });
     state.update({ phase: 'completed', message: `migrated ${facts.verification.length} table(s) into ${schema}` });
     const reports = await quick.migrationWriteReport({ report: reportData(facts, 'completed', sha256After, null) });
     return migrationResult(facts, 'completed', sha256After, reports);
   } catch (err) {
-    const cancelled = isCancellation(err) || rollback !== undefined;
+    if (finalizing) {
+      // Fail forward: the migrated schema is live and may already hold the application's rows.
+      const leftToDo = [
+        ...(previousSchema && !oldDropped
+          ? [`drop the previous schema when you no longer need it: DROP SCHEMA "${names.old}" CASCADE;`]
+          : []),
+        ...(sha256After === null
+          ? [`check that the source ${facts.source} is unchanged (sha256 before the run: ${facts.sha256Before})`]
+          : []),
+      ];
+      const message = `the migration is complete and live in schema "${schema}" (nothing was undone), but ${rootMessage(err)}; left to do: ${leftToDo.join(' ') || 'nothing'}`;
+      state.update({ phase: 'failed', message });
+      await CancellationScope.nonCancellable(() =>
+        quick.migrationWriteReport({
+          report: reportData(facts, 'failed', sha256After, { type: ErrorCode.FinalizeIncomplete, message }),
+        }),
+      ).catch(() => undefined);
+      throw ApplicationFailure.create({ type: ErrorCode.FinalizeIncomplete, message, nonRetryable: true });
+    }
+    const cancelled = isCancellation(err) || signals.rollback !== undefined;
+    const cause = cancelled ? `rollback requested: ${signals.rollback?.reason ?? 'no reason given'}` : rootMessage(err);
     state.update({
       ...state.progress,
       phase: 'rolling_back',
-      message: cancelled
-        ? `rolling back: ${rollback?.reason ?? 'requested'}`
-        : `rolling back after: ${rootMessage(err)}`,
+      message: cancelled ? `rolling back: ${signals.rollback?.reason ?? 'requested'}` : `rolling back after: ${cause}`,
     });
-    for (const failure of await compensations.runAll())
-      facts.warnings.push(`compensation "${failure.name}" failed: ${failure.message}; fix by hand`);
-    const sha256After = facts.sha256Before
+    const failures = await compensations.runAll();
+    sha256After = facts.sha256Before
       ? await CancellationScope.nonCancellable(() => quick.migrationSourceChecksum({ sourcePath: facts.source }))
       : null;
+    if (failures.length > 0) {
+      // Not a clean rollback: say exactly what is left, with the SQL that finishes it.
+      const leftToDo = failures.map((f, i) => `${i + 1}) ${f.name} failed (${f.message}); run: ${f.manual}`);
+      const message = `${cause}; the rollback is incomplete, left to do by hand: ${leftToDo.join(' ')}`;
+      facts.warnings.push(...leftToDo);
+      state.update({ phase: 'rollback_incomplete', message });
+      const reports = await CancellationScope.nonCancellable(() =>
+        quick.migrationWriteReport({
+          report: reportData(facts, 'rollback_incomplete', sha256After, {
+            type: ErrorCode.RollbackIncomplete,
+            message,
+          }),
+        }),
+      ).catch(() => undefined);
+      throw ApplicationFailure.create({
+        type: ErrorCode.RollbackIncomplete,
+        message: `${message}${reports ? ` (report: ${reports.markdown})` : ''}`,
+        nonRetryable: true,
+      });
+    }
     if (cancelled) {
-      facts.rollbackReason = rollback?.reason;
-      state.update({ phase: 'rolled_back', message: `rolled back: ${rollback?.reason ?? 'requested'}` });
+      facts.rollbackReason = signals.rollback?.reason;
+      state.update({ phase: 'rolled_back', message: `rolled back: ${signals.rollback?.reason ?? 'requested'}` });
       const reports = await CancellationScope.nonCancellable(() =>
         quick.migrationWriteReport({ report: reportData(facts, 'rolled_back', sha256After, null) }),
       );
       return migrationResult(facts, 'rolled_back', sha256After ?? '', reports);
     }
-    state.update({ phase: 'failed', message: rootMessage(err) });
-    const error = { type: rootType(err, ErrorCode.MigrationFailed), message: rootMessage(err) };
+    state.update({ phase: 'failed', message: cause });
+    const error = { type: rootType(err, ErrorCode.MigrationFailed), message: cause };
     const reports = await CancellationScope.nonCancellable(() =>
       quick.migrationWriteReport({ report: reportData(facts, 'failed', sha256After, error) }),
     ).catch(() => undefined);

@@ -5,6 +5,8 @@
 import { Redis } from 'ioredis';
 import { createPool as createMysqlPool, type Pool as MysqlPool } from 'mysql2/promise';
 import pg from 'pg';
+import { parseIntoClientConfig } from 'pg-connection-string';
+import { DbopsError, ErrorCode } from '../../common/errors';
 import type { ResolvedTarget } from './resolve';
 
 /** Minimal logger the registry reports background errors to. */
@@ -29,8 +31,13 @@ export class ConnectionRegistry {
   /** The pg pool for a PostgreSQL target. */
   postgres(target: ResolvedTarget): pg.Pool {
     return this.getOrCreate(target, 'postgres', () => {
+      // The URL is parsed here rather than given to pg as `connectionString`: pg would merge the URL's empty
+      // password over ours, and an empty password makes it fall back to PGPASSWORD and ~/.pgpass for
+      // whatever host the URL names. The password is always set: the bound one, or a refusal.
+      const { password: _none, ...params } = parseIntoClientConfig(target.url ?? '');
       const pool = new pg.Pool({
-        connectionString: target.url,
+        ...params,
+        password: target.password ?? (() => Promise.reject(noPasswordBound(target))),
         max: 8,
         connectionTimeoutMillis: 10_000,
         idleTimeoutMillis: 30_000,
@@ -58,6 +65,7 @@ export class ConnectionRegistry {
     return this.getOrCreate(target, 'mysql', () => {
       const pool = createMysqlPool({
         uri: target.url,
+        ...(target.password !== undefined ? { password: target.password } : {}),
         connectionLimit: 8,
         connectTimeout: 10_000,
         supportBigNumbers: true,
@@ -76,6 +84,7 @@ export class ConnectionRegistry {
   redis(target: ResolvedTarget): Redis {
     return this.getOrCreate(target, 'redis', () => {
       const client = new Redis(target.url ?? '', {
+        ...(target.password !== undefined ? { password: target.password } : {}),
         lazyConnect: true,
         connectTimeout: 5_000,
         maxRetriesPerRequest: 2,
@@ -117,7 +126,7 @@ export class ConnectionRegistry {
   private getOrCreate<T>(target: ResolvedTarget, engine: string, create: () => PoolEntry<T>): T {
     if (this.closed) throw new Error('ConnectionRegistry is closed');
     if (target.url === undefined) throw new Error(`${target.label} is not a ${engine} server target`);
-    const key = `${engine}|${target.url}`;
+    const key = `${engine}|${target.url}|${target.password ?? ''}`;
     let entry = this.pools.get(key);
     if (entry?.usable?.() === false) {
       void entry.close().catch(() => undefined);
@@ -129,4 +138,12 @@ export class ConnectionRegistry {
     }
     return entry.handle as T;
   }
+}
+
+/** The server asked for a password and none is bound to its host: say where one belongs. */
+function noPasswordBound(target: ResolvedTarget): DbopsError {
+  return new DbopsError(
+    ErrorCode.AuthFailed,
+    `${target.label} asks for a password and none is configured for that host: add it as ${target.passwordFrom ?? 'a named connection'} on the worker (passwords are only sent to the host they are configured for)`,
+  );
 }

@@ -85,7 +85,12 @@ export function createMigrationActivities({ config, connections }: ActivityDeps)
       return withFailureMapping('migrationBackup', () =>
         keepAlive({ step: 'backup' }, () => {
           const { pool, target } = postgres(input.target);
-          return backupSource(input.sourcePath, { pool, url: target.url ?? '' }, input.schema, runDir());
+          return backupSource(
+            input.sourcePath,
+            { pool, url: target.url ?? '', password: target.password },
+            input.schema,
+            runDir(),
+          );
         }),
       );
     },
@@ -111,6 +116,7 @@ export function createMigrationActivities({ config, connections }: ActivityDeps)
       target: string;
       names: SchemaNames;
       plan: MigrationPlan;
+      replaceSchema?: boolean;
     }): Promise<{ created: boolean }> {
       return withFailureMapping('migrationPrepare', () =>
         createStaging(
@@ -118,6 +124,7 @@ export function createMigrationActivities({ config, connections }: ActivityDeps)
           input.names,
           input.plan,
           activityInfo().workflowExecution?.runId ?? 'unknown',
+          input.replaceSchema ?? false,
         ),
       );
     },
@@ -196,12 +203,12 @@ export function createMigrationActivities({ config, connections }: ActivityDeps)
       return withFailureMapping('migrationCutover', () => cutover(postgres(input.target).pool, input.names));
     },
 
-    /** Compensation after cutover: drop the migrated schema, rename the previous one back. */
+    /** Compensation after cutover: move the migrated schema aside (kept), rename the previous one back. */
     async migrationRevertCutover(input: {
       target: string;
       names: SchemaNames;
       previousSchema: boolean;
-    }): Promise<void> {
+    }): Promise<{ keptAs: string }> {
       return withFailureMapping('migrationRevertCutover', () =>
         revertCutover(postgres(input.target).pool, input.names, input.previousSchema),
       );

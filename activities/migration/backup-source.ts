@@ -19,7 +19,7 @@ export interface SourceBackup extends SqliteBackup {
 /** Backs up the source into `runDir/source-backup.sqlite` and dumps the target schema beside it. */
 export async function backupSource(
   sourcePath: string,
-  target: { pool: pg.Pool; url: string },
+  target: { pool: pg.Pool; url: string; password?: string },
   schema: string,
   runDir: string,
 ): Promise<SourceBackup> {
@@ -27,7 +27,7 @@ export async function backupSource(
   let targetDump: string | null = null;
   if (await schemaExists(target.pool, schema)) {
     targetDump = join(runDir, `target-${schema}.dump`);
-    await dumpSchema(target.url, schema, targetDump);
+    await dumpSchema(target, schema, targetDump);
   }
   return { ...backup, targetDump, runDir };
 }

@@ -7,7 +7,7 @@ import type pg from 'pg';
 import { DbopsError, ErrorCode } from '../../common/errors';
 import { chunkLedgerSql, createTableSql } from './ddl';
 import { qi, ql } from '../postgres/identifiers';
-import { inTransaction, lockForTransaction, schemaExists } from '../postgres/schemas';
+import { inTransaction, lockForTransaction, schemaExists, schemaObjects } from '../postgres/schemas';
 import type { MigrationPlan } from '../../common/contracts/migration-plan';
 import { otherRunPatterns, type SchemaNames } from '../../common/schema-names';
 
@@ -20,6 +20,7 @@ export async function createStaging(
   names: SchemaNames,
   plan: MigrationPlan,
   runId: string,
+  replaceSchema: boolean,
 ): Promise<{ created: boolean }> {
   return inTransaction(pool, async (client) => {
     await lockForTransaction(client, migrationLockKey(names));
@@ -48,6 +49,7 @@ export async function createStaging(
           'wait for it, or finalize / roll it back (`npx dbops signal <id> finalize|rollback`)',
       );
     }
+    if (!replaceSchema) await refuseForeignObjects(client, names.target, plan);
     await client.query(`CREATE SCHEMA ${qi(names.staging)}`);
     await client.query(`COMMENT ON SCHEMA ${qi(names.staging)} IS ${ql(owner)}`);
     await client.query(chunkLedgerSql(names.staging));
@@ -59,4 +61,29 @@ export async function createStaging(
 /** The advisory lock every schema move of a migration into `names.target` holds. */
 export function migrationLockKey(names: SchemaNames): string {
   return `dbops-migration:${names.target}`;
+}
+
+/**
+ * The cutover swaps the whole schema and finalize drops the previous one, so a target schema that holds
+ * anything the run does not replace (a table that was not migrated, a function, an extension…) is refused
+ * here, before the target is touched, unless the operator asked for the whole schema to be replaced.
+ */
+async function refuseForeignObjects(client: pg.PoolClient, schema: string, plan: MigrationPlan): Promise<void> {
+  if (!(await schemaExists(client, schema))) return;
+  const replaced = new Set([
+    ...plan.tables.map((t) => `table ${t.name}`),
+    ...plan.views.map((v) => `view ${v.name}`),
+    ...plan.tables.flatMap((t) => t.updatedAtColumns.map((c) => `function dbops_set_${c}`)),
+  ]);
+  const others = (await schemaObjects(client, schema)).filter((o) => !replaced.has(`${o.kind} ${o.name}`));
+  if (others.length === 0) return;
+  const shown = others.slice(0, 20).map((o) => `${o.kind} ${o.name}`);
+  if (others.length > shown.length) shown.push(`and ${others.length - shown.length} more`);
+  throw new DbopsError(
+    ErrorCode.BadInput,
+    `schema "${schema}" holds objects this migration does not replace (${shown.join(', ')}): the cutover would ` +
+      `move them aside and finalize would drop them. Migrate into a schema of its own (--schema / "schema"), ` +
+      `or pass --replace-schema ("replaceSchema": true) to replace the whole schema (kept as the previous ` +
+      `schema for the rollback window). Nothing was changed.`,
+  );
 }

@@ -13,6 +13,12 @@ export function renderMarkdown(r: MigrationReportData): string {
     `- **Target:** ${r.target}, schema \`${r.schema}\``,
     ...(r.error ? [`- **Error:** ${r.error.type}: ${r.error.message}`] : []),
     `- **Rollback:** ${r.rollback}`,
+    ...(r.rolledBackSchema
+      ? [
+          `- **Migrated schema kept as:** \`${r.rolledBackSchema}\` (rolled back; it may hold rows written during the window)`,
+        ]
+      : []),
+    ...(r.ignoredSignals ?? []).map((s) => `- **Signal ignored:** ${s}`),
     '',
     '## Tables',
     '',

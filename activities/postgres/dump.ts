@@ -1,12 +1,26 @@
-/** `pg_dump` runs: the password goes to the child in PGPASSWORD, never in argv (visible to `ps`). */
+/**
+ * `pg_dump` runs. The password goes to the child in PGPASSWORD, never in argv (visible to `ps`), and only
+ * the password bound to this target: the worker's own PGPASSWORD/PGPASSFILE are not passed on.
+ */
 import { spawn } from 'node:child_process';
 
-/** `pg_dump -Fc -n <schema>` into `path`; the password travels in PGPASSWORD, never in argv. */
-export async function dumpSchema(targetUrl: string, schema: string, path: string): Promise<void> {
-  const url = new URL(targetUrl);
-  const password = decodeURIComponent(url.password);
+/** The environment of a libpq tool talking to one server: exactly `password`, or none. */
+export function libpqEnv(password: string | undefined): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, PGPASSFILE: '/dev/null' };
+  delete env.PGPASSWORD;
+  if (password !== undefined) env.PGPASSWORD = password;
+  return env;
+}
+
+/** `pg_dump -Fc -n <schema>` into `path`. */
+export async function dumpSchema(
+  target: { url: string; password?: string },
+  schema: string,
+  path: string,
+): Promise<void> {
+  const url = new URL(target.url);
   url.password = '';
-  const env = { ...process.env, ...(password ? { PGPASSWORD: password } : {}) };
+  const env = libpqEnv(target.password);
   const stderr: string[] = [];
   const child = spawn(
     'pg_dump',

@@ -42,6 +42,11 @@ export interface MigrationInput extends MigrationOptions {
   requireApproval?: boolean;
   /** Chunks and tables processed at once (default: the worker's CPU count, between 2 and 4). */
   concurrency?: number;
+  /**
+   * Allow the cutover to replace a target schema that holds objects this run does not migrate (they move
+   * aside with the previous schema and are dropped at finalize). Without it such a schema is refused.
+   */
+  replaceSchema?: boolean;
 }
 
 /** Defaults of the optional input fields. */
@@ -68,7 +73,7 @@ export function exportOptions(input: MigrationInput): ExportOptions {
 }
 
 const FIELDS =
-  'source, target, schema, tables, exclude, rollbackWindowMinutes, requireApproval, strict, chunkRows, concurrency, ginJsonb, fullText, sourceTimeZone';
+  'source, target, schema, tables, exclude, rollbackWindowMinutes, requireApproval, strict, chunkRows, concurrency, replaceSchema, ginJsonb, fullText, sourceTimeZone';
 
 function got(input: unknown): string {
   return input === undefined ? 'nothing' : JSON.stringify(input);
@@ -114,6 +119,7 @@ export const migrationInputSchema = z.strictObject(
     strict: flag('strict').optional(),
     chunkRows: whole('chunkRows', 100).optional(),
     concurrency: whole('concurrency', 1, 32).optional(),
+    replaceSchema: flag('replaceSchema').optional(),
     ginJsonb: flag('ginJsonb').optional(),
     fullText: names('fullText').optional(),
     sourceTimeZone: z
@@ -168,6 +174,13 @@ export interface MigrationResult {
   source: { path: string; sha256Before: string; sha256After: string; backup: string };
   reports: { markdown: string; json: string };
   rollbackReason?: string;
+  /**
+   * After a rollback inside the rollback window: the schema the migrated data was moved to (it may hold
+   * rows the application wrote during the window; dbops never drops it).
+   */
+  rolledBackSchema?: string;
+  /** Signals that arrived when they could not count (an early approve, a rollback after the window…). */
+  ignoredSignals: string[];
 }
 
 /** Argument of the `rollback` signal. */
@@ -185,7 +198,7 @@ export const finalizeSignal = defineSignal('finalize');
 /** Everything MIGRATION_REPORT.md and its JSON twin show (the workflow's result without the report paths). */
 export interface MigrationReportData {
   workflowId: string;
-  status: 'completed' | 'rolled_back' | 'failed';
+  status: 'completed' | 'rolled_back' | 'rollback_incomplete' | 'failed';
   source: string;
   target: string;
   schema: string;
@@ -197,6 +210,8 @@ export interface MigrationReportData {
   timingsMs: Record<string, number>;
   error: { type: string; message: string } | null;
   rollback: string;
+  rolledBackSchema?: string;
+  ignoredSignals: string[];
 }
 
 /** What the index step built, and what it could not (reported, the run goes on). */

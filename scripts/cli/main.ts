@@ -5,6 +5,7 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { Command, CommanderError } from 'commander';
 import { DbopsError, ErrorCode } from '../../common/errors';
+import { redactSecrets } from '../../common/secret-guard';
 import { registerCheck } from './commands/check';
 import { registerList } from './commands/list';
 import { registerMigrate } from './commands/migrate';
@@ -75,6 +76,7 @@ function reportError(err: unknown, json: boolean): number {
             message: `no workflow with id "${err.workflowId}": \`npx dbops list\` shows recent ones`,
           }
         : summarizeFailure(err);
+  error.message = redactSecrets(error.message);
   if (json) printJson({ status: 'failed', error });
   else warn(`dbops: ${error.message}`);
   return code;

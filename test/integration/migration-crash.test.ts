@@ -153,6 +153,7 @@ describe('migration survives a worker killed during import', () => {
         source,
         target: db.url,
         schema: 'during',
+        replaceSchema: true,
         chunkRows: 2_000,
         concurrency: 2,
       });

@@ -145,7 +145,13 @@ describe('migrateSqliteToPostgres', () => {
     await db.query(
       "CREATE SCHEMA keep; CREATE TABLE keep.t (id int PRIMARY KEY, v text); INSERT INTO keep.t VALUES (1, 'original')",
     );
-    const handle = await startMigration(t, { source, target: db.url, schema: 'keep', requireApproval: true });
+    const handle = await startMigration(t, {
+      source,
+      target: db.url,
+      schema: 'keep',
+      requireApproval: true,
+      replaceSchema: true,
+    });
     const result = await withWorker(async () => {
       await expect
         .poll(() => handle.query<Progress>('progress').then((p) => p.phase), { timeout: 45_000, interval: 200 })
@@ -159,9 +165,15 @@ describe('migrateSqliteToPostgres', () => {
     expect(await db.query('SELECT * FROM keep.t')).toEqual([{ id: 1, v: 'original' }]);
   });
 
-  it('rollback after cutover (within the window) renames the previous schema back', async () => {
+  it('rollback after cutover (within the window) renames the previous schema back and keeps the migrated one aside', async () => {
     await db.query('CREATE SCHEMA prev; CREATE TABLE prev.old_table (id int); INSERT INTO prev.old_table VALUES (7)');
-    const handle = await startMigration(t, { source, target: db.url, schema: 'prev', rollbackWindowMinutes: 30 });
+    const handle = await startMigration(t, {
+      source,
+      target: db.url,
+      schema: 'prev',
+      rollbackWindowMinutes: 30,
+      replaceSchema: true,
+    });
     const result = await withWorker(async () => {
       await expect
         .poll(() => handle.query<Progress>('progress').then((p) => p.phase), { timeout: 45_000, interval: 200 })
@@ -171,14 +183,23 @@ describe('migrateSqliteToPostgres', () => {
       await handle.signal('rollback', { reason: 'app errors after cutover' });
       return handle.result();
     });
-    expect(result).toMatchObject({ status: 'rolled_back' });
-    expect((await db.schemas()).filter((s) => s.startsWith('prev'))).toEqual(['prev']);
+    const keptAs = `prev__dbops_rolled_back_${handle.firstExecutionRunId.replace(/-/g, '').slice(-8)}`;
+    expect(result).toMatchObject({ status: 'rolled_back', rolledBackSchema: keptAs });
+    expect((await db.schemas()).filter((s) => s.startsWith('prev'))).toEqual(['prev', keptAs]);
     expect(await db.query('SELECT * FROM prev.old_table')).toEqual([{ id: 7 }]);
+    const [kept] = await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${keptAs}.users`);
+    expect(kept?.n).toBe('60');
   });
 
   it('finalize during the window drops the previous schema and completes', async () => {
     await db.query('CREATE SCHEMA fin; CREATE TABLE fin.x (id int)');
-    const handle = await startMigration(t, { source, target: db.url, schema: 'fin', rollbackWindowMinutes: 30 });
+    const handle = await startMigration(t, {
+      source,
+      target: db.url,
+      schema: 'fin',
+      rollbackWindowMinutes: 30,
+      replaceSchema: true,
+    });
     const result = await withWorker(async () => {
       await expect
         .poll(() => handle.query<Progress>('progress').then((p) => p.phase), { timeout: 45_000, interval: 200 })

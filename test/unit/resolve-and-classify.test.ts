@@ -3,21 +3,62 @@ import { DbopsError } from '../../common/errors';
 import { classifyDriverError } from '../../activities/connections/classify-error';
 import { resolveTarget } from '../../activities/connections/resolve';
 import { loadConfig } from '../../config/load';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const passDir = mkdtempSync(join(tmpdir(), 'dbops-pass-'));
+const secretFile = (name: string, text: string): string => {
+  const path = join(passDir, name);
+  writeFileSync(path, text, { mode: 0o600 });
+  return path;
+};
+const pgpass = secretFile(
+  'pgpass',
+  '# host:port:database:user:password\ndb.internal:5432:shop:app:pg\\:secret\ndb.internal:*:shop:*:any-user\n',
+);
+const mypass = secretFile('mypass', 'db.internal:3306:shop:app:my\n');
+const redispass = secretFile('redispass', 'cache.internal:6379:2:default:rd\n');
 
 const config = loadConfig({ env: { DBOPS_CONNECTION_SHOP: 'mysql://app@db:3306/shop' }, cwd: tmpdir() });
 
 describe('resolveTarget', () => {
-  it('adds the password of a named connection from DBOPS_PASSWORD_<NAME>, label stays the name', () => {
+  it('binds the password of a named connection from DBOPS_PASSWORD_<NAME> to that connection, label stays the name', () => {
     const target = resolveTarget('shop', config, { DBOPS_PASSWORD_SHOP: 'p@ss w/rd' });
-    expect(target).toEqual({ label: 'shop', engine: 'mysql', url: 'mysql://app:p%40ss%20w%2Frd@db:3306/shop' });
+    expect(target).toEqual({
+      label: 'shop',
+      engine: 'mysql',
+      url: 'mysql://app@db:3306/shop',
+      password: 'p@ss w/rd',
+      passwordFrom: 'DBOPS_PASSWORD_SHOP',
+    });
   });
 
-  it('adds PGPASSWORD / MYSQL_PWD / REDISCLI_AUTH to ad-hoc URLs', () => {
-    expect(resolveTarget('postgres://app@db/x', config, { PGPASSWORD: 'a' }).url).toBe('postgres://app:a@db/x');
-    expect(resolveTarget('mysql://app@db/x', config, { MYSQL_PWD: 'b' }).url).toBe('mysql://app:b@db/x');
-    expect(resolveTarget('redis://db:6379', config, { REDISCLI_AUTH: 'c' }).url).toBe('redis://:c@db:6379');
-    expect(resolveTarget('redis://db:6379', config, {}).url).toBe('redis://db:6379');
+  it('never gives an ad-hoc URL the blanket PGPASSWORD / MYSQL_PWD / REDISCLI_AUTH', () => {
+    const env = { PGPASSWORD: 'a', MYSQL_PWD: 'b', REDISCLI_AUTH: 'c', HOME: passDir };
+    expect(resolveTarget('postgres://app@evil.example/x', config, env).password).toBeUndefined();
+    expect(resolveTarget('mysql://app@evil.example/x', config, env).password).toBeUndefined();
+    expect(resolveTarget('redis://evil.example:6379', config, env).password).toBeUndefined();
+  });
+
+  it('gives an ad-hoc URL only the password a host-keyed credential file holds for that host, port, database and user', () => {
+    const env = { PGPASSFILE: pgpass, DBOPS_MYSQL_PASSFILE: mypass, DBOPS_REDIS_PASSFILE: redispass };
+    expect(resolveTarget('postgres://app@db.internal:5432/shop', config, env).password).toBe('pg:secret');
+    expect(resolveTarget('postgres://app@db.internal/shop', config, env).password).toBe('pg:secret'); // default port
+    expect(resolveTarget('postgres://app@db.internal:5433/shop', config, env).password).toBe('any-user'); // "*" port
+    expect(resolveTarget('postgres://app@db.internal/billing', config, env).password).toBeUndefined();
+    expect(resolveTarget('postgres://other@db.internal/shop', config, env).password).toBe('any-user'); // "*" user
+    expect(resolveTarget('postgres://app@evil.example/shop', config, env).password).toBeUndefined();
+    expect(resolveTarget('mysql://app@db.internal/shop', config, env).password).toBe('my');
+    expect(resolveTarget('redis://cache.internal:6379/2', config, env).password).toBe('rd');
+    expect(resolveTarget('redis://cache.internal:6379/3', config, env).password).toBeUndefined();
+  });
+
+  it('ignores a credential file that its group or others may read, as libpq does', () => {
+    const open = join(passDir, 'open.pgpass');
+    writeFileSync(open, 'db.internal:5432:shop:app:leaky\n', { mode: 0o644 });
+    chmodSync(open, 0o644);
+    expect(resolveTarget('postgres://app@db.internal/shop', config, { PGPASSFILE: open }).password).toBeUndefined();
   });
 
   it('resolves SQLite paths to absolute paths', () => {

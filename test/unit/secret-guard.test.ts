@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeSecretFindings, findSecrets, redactUrl, stringHasSecret } from '../../common/secret-guard';
+import { describeSecretFindings, findSecrets, redactSecrets, stringHasSecret } from '../../common/secret-guard';
 
 describe('secret guard', () => {
   it.each([
@@ -48,9 +48,9 @@ describe('secret guard', () => {
   });
 
   it('redacts every password form and never echoes it', () => {
-    expect(redactUrl('postgres://root:hunter2@db:5432/app')).toBe('postgres://root:***@db:5432/app');
-    expect(redactUrl('redis://:pw@h:6379')).toBe('redis://:***@h:6379');
-    expect(redactUrl('postgres://u@h/d?sslmode=require&password=pw')).toBe(
+    expect(redactSecrets('postgres://root:hunter2@db:5432/app')).toBe('postgres://root:***@db:5432/app');
+    expect(redactSecrets('redis://:pw@h:6379')).toBe('redis://:***@h:6379');
+    expect(redactSecrets('postgres://u@h/d?sslmode=require&password=pw')).toBe(
       'postgres://u@h/d?sslmode=require&password=***',
     );
     const message = describeSecretFindings(
@@ -65,5 +65,32 @@ describe('secret guard', () => {
     let deep: Record<string, unknown> = { url: 'postgres://u:pw@h/d' };
     for (let i = 0; i < 100; i++) deep = { next: deep };
     expect(findSecrets(deep)).toEqual([]);
+  });
+});
+
+describe('redactSecrets', () => {
+  it.each([
+    ['URL user-info', 'cannot reach postgres://app:hunter2@db/x', 'cannot reach postgres://app:***@db/x'],
+    [
+      'a query parameter',
+      'postgres://app@db/x?sslmode=require&password=hunter2',
+      'postgres://app@db/x?sslmode=require&password=***',
+    ],
+    [
+      'a libpq keyword string',
+      '"host=db dbname=x password=hunter2" is not a URL',
+      '"host=db dbname=x password=***" is not a URL',
+    ],
+    ['a quoted libpq keyword value', "host=db password='hun ter2' user=x", 'host=db password=*** user=x'],
+    ['a JSON secret field', 'input {"user":"x","password":"hunter2"}', 'input {"user":"x","password":"***"}'],
+  ])('masks %s', (_label, text, masked) => {
+    expect(redactSecrets(text)).toBe(masked);
+    expect(redactSecrets(text)).not.toContain('hunter2');
+  });
+
+  it('leaves text without secrets as it is', () => {
+    expect(redactSecrets('postgres://app@db:5432/x host=db user=app')).toBe(
+      'postgres://app@db:5432/x host=db user=app',
+    );
   });
 });

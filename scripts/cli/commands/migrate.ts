@@ -19,6 +19,7 @@ interface MigrateFlags extends StartFlags {
   exclude?: string;
   rollbackWindow: string;
   requireApproval?: boolean;
+  replaceSchema?: boolean;
   strict?: boolean;
   chunkRows?: string;
   ginJsonb?: boolean;
@@ -54,6 +55,10 @@ export function registerMigrate(program: Command, ctx: CliContext, run: CommandR
         '60',
       )
       .option('--require-approval', 'wait for the approve signal before cutover')
+      .option(
+        '--replace-schema',
+        'replace the whole target schema even when it holds objects this run does not migrate (moved aside, dropped at finalize)',
+      )
       .option('--strict', 'fail (before touching the target) instead of keeping a column in a lossless wider type')
       .option('--chunk-rows <n>', 'rows per import chunk (default 50000)')
       .option('--gin-jsonb', 'also build a GIN index on every jsonb column')
@@ -80,6 +85,7 @@ export function registerMigrate(program: Command, ctx: CliContext, run: CommandR
         ...(flags.tables !== undefined ? { tables: list(flags.tables) } : {}),
         ...(flags.exclude !== undefined ? { exclude: list(flags.exclude) } : {}),
         ...(flags.requireApproval ? { requireApproval: true } : {}),
+        ...(flags.replaceSchema ? { replaceSchema: true } : {}),
         ...(flags.strict ? { strict: true } : {}),
         ...(flags.chunkRows !== undefined ? { chunkRows: Number(flags.chunkRows) } : {}),
         ...(flags.ginJsonb ? { ginJsonb: true } : {}),
