@@ -54,7 +54,8 @@ function workflowSource(
 /** Creates the worker; nothing connects to a database until an activity needs it. */
 export async function createDbopsWorker(options: CreateWorkerOptions): Promise<DbopsWorker> {
   const { config } = options;
-  const connections = new ConnectionRegistry(options.log);
+  // One connection per activity slot, plus two for short queries beside them.
+  const connections = new ConnectionRegistry(options.log, config.worker.maxConcurrentActivities + 2);
   const activities = createActivities({ config, connections });
   try {
     const worker = await Worker.create({

@@ -33,6 +33,14 @@ export function classifyDriverError(err: unknown, label: string): DbopsError | u
       { cause: err },
     );
   }
+  // pg-pool found no free client in time: every slot is busy with other activities, a retry will find one.
+  if (/timeout exceeded when trying to connect/i.test(message)) {
+    return new DbopsError(
+      ErrorCode.Unreachable,
+      `${label}: no free connection in the worker's pool in time (${message}); retrying (if this repeats, lower the run's concurrency)`,
+      { cause: err },
+    );
+  }
   // PostgreSQL SQLSTATE classes 28 (invalid authorization) and 3D000 (invalid catalog name).
   if (
     code === '28P01' ||

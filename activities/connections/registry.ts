@@ -26,7 +26,14 @@ export class ConnectionRegistry {
   private readonly pools = new Map<string, PoolEntry<unknown>>();
   private closed = false;
 
-  constructor(private readonly log: RegistryLogger) {}
+  /**
+   * `poolSize`: connections per server. Every activity the worker runs at once may hold one (an import
+   * chunk holds its client for the whole COPY), so the worker sizes it from its activity slots.
+   */
+  constructor(
+    private readonly log: RegistryLogger,
+    private readonly poolSize = 8,
+  ) {}
 
   /** The pg pool for a PostgreSQL target. */
   postgres(target: ResolvedTarget): pg.Pool {
@@ -38,7 +45,7 @@ export class ConnectionRegistry {
       const pool = new pg.Pool({
         ...params,
         password: target.password ?? (() => Promise.reject(noPasswordBound(target))),
-        max: 8,
+        max: this.poolSize,
         connectionTimeoutMillis: 10_000,
         idleTimeoutMillis: 30_000,
         application_name: 'dbops',
@@ -66,7 +73,7 @@ export class ConnectionRegistry {
       const pool = createMysqlPool({
         uri: target.url,
         ...(target.password !== undefined ? { password: target.password } : {}),
-        connectionLimit: 8,
+        connectionLimit: this.poolSize,
         connectTimeout: 10_000,
         supportBigNumbers: true,
         bigNumberStrings: true,

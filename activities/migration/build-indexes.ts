@@ -7,7 +7,8 @@
 import type pg from 'pg';
 import { DbopsError, ErrorCode } from '../../common/errors';
 import { checkSql, foreignKeySql, indexSql, setSequenceSql, updatedAtSql } from './ddl';
-import { qi, qualified } from '../postgres/identifiers';
+import { qualified } from '../postgres/identifiers';
+import { runOneStatement } from '../postgres/schemas';
 import type { BuildOutcome } from '../../common/contracts/migration';
 import type { MigrationPlan, TablePlan } from '../../common/contracts/migration-plan';
 import { rewriteBooleanComparisons } from './rewrite-booleans';
@@ -20,7 +21,7 @@ export async function buildTableObjects(pool: pg.Pool, schema: string, table: Ta
     try {
       const booleans = table.columns.filter((c) => c.kind === 'boolean').map((c) => c.name);
       const where = index.where === null ? null : rewriteBooleanComparisons(index.where, booleans);
-      await pool.query(withPath(schema, indexSql(schema, table.name, { ...index, where })));
+      await runOneStatement(pool, schema, indexSql(schema, table.name, { ...index, where }));
       outcome.created.push(index.name);
     } catch (err) {
       const message = `${table.name}: ${index.kind === 'index' ? 'index' : 'key'} ${index.name} (from ${index.sourceName}) not created: ${(err as Error).message}`;
@@ -31,7 +32,7 @@ export async function buildTableObjects(pool: pg.Pool, schema: string, table: Ta
   }
   for (const [i, check] of table.checks.entries()) {
     try {
-      await pool.query(withPath(schema, checkSql(schema, table.name, check, i + 1)));
+      await runOneStatement(pool, schema, checkSql(schema, table.name, check, i + 1));
     } catch (err) {
       if ((err as { code?: string }).code === '42710') continue; // already there (retry)
       outcome.warnings.push(`${table.name}: CHECK (${check}) not created: ${(err as Error).message}`);
@@ -68,13 +69,12 @@ export async function buildSchemaObjects(pool: pg.Pool, schema: string, plan: Mi
   const booleans = plan.tables.flatMap((t) => t.columns.filter((c) => c.kind === 'boolean').map((c) => c.name));
   for (const view of plan.views) {
     try {
-      await pool.query(
-        withPath(
-          schema,
-          rewriteBooleanComparisons(view.sql, booleans).replace(
-            /^\s*CREATE\s+(TEMP|TEMPORARY\s+)?VIEW\s+(IF\s+NOT\s+EXISTS\s+)?/i,
-            'CREATE OR REPLACE VIEW ',
-          ),
+      await runOneStatement(
+        pool,
+        schema,
+        rewriteBooleanComparisons(view.sql, booleans).replace(
+          /^\s*CREATE\s+(TEMP|TEMPORARY\s+)?VIEW\s+(IF\s+NOT\s+EXISTS\s+)?/i,
+          'CREATE OR REPLACE VIEW ',
         ),
       );
       outcome.created.push(view.name);
@@ -95,9 +95,4 @@ async function relationOrConstraintExists(pool: pg.Pool, schema: string, name: s
     [schema, name],
   );
   return (rowCount ?? 0) > 0;
-}
-
-/** Runs SQL written against unqualified names (index WHERE, view bodies) inside the staging schema. */
-function withPath(schema: string, sql: string): string {
-  return `SET LOCAL search_path TO ${qi(schema)}; ${sql}`;
 }

@@ -7,7 +7,7 @@ import type pg from 'pg';
 import { DbopsError, ErrorCode } from '../../common/errors';
 import { chunkLedgerSql, createTableSql } from './ddl';
 import { qi, ql } from '../postgres/identifiers';
-import { inTransaction, lockForTransaction, schemaExists, schemaObjects } from '../postgres/schemas';
+import { inTransaction, lockForTransaction, runOneStatement, schemaExists, schemaObjects } from '../postgres/schemas';
 import type { MigrationPlan } from '../../common/contracts/migration-plan';
 import { otherRunPatterns, type SchemaNames } from '../../common/schema-names';
 
@@ -53,7 +53,7 @@ export async function createStaging(
     await client.query(`CREATE SCHEMA ${qi(names.staging)}`);
     await client.query(`COMMENT ON SCHEMA ${qi(names.staging)} IS ${ql(owner)}`);
     await client.query(chunkLedgerSql(names.staging));
-    for (const table of plan.tables) await client.query(createTableSql(names.staging, table));
+    for (const table of plan.tables) await runOneStatement(client, names.staging, createTableSql(names.staging, table));
     return { created: true };
   });
 }

@@ -30,13 +30,17 @@ export async function importChunk(
   signal?: AbortSignal,
 ): Promise<{ rows: number; skipped: boolean }> {
   const client = await pool.connect();
-  try {
-    const ledger = qualified(staging, '__dbops_chunks');
+  const ledger = qualified(staging, '__dbops_chunks');
+  const recorded = async (): Promise<number | undefined> => {
     const done = await client.query<{ rows: string }>(
       `SELECT rows FROM ${ledger} WHERE table_name = $1 AND chunk = $2`,
       [table.name, chunk.index],
     );
-    if (done.rows[0]) return { rows: Number(done.rows[0].rows), skipped: true };
+    return done.rows[0] ? Number(done.rows[0].rows) : undefined;
+  };
+  try {
+    const already = await recorded();
+    if (already !== undefined) return { rows: already, skipped: true };
 
     await client.query('BEGIN');
     const copy = copyInto(
@@ -59,6 +63,12 @@ export async function importChunk(
     return { rows, skipped: false };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
+    // Another attempt of this chunk (a stale one the server had given up on) committed first: the chunk
+    // is done, and this attempt's rows were rolled back with its transaction.
+    if ((err as { code?: string; constraint?: string }).constraint === '__dbops_chunks_pkey') {
+      const rows = await recorded().catch(() => undefined);
+      if (rows !== undefined) return { rows, skipped: true };
+    }
     throw describeCopyError(err, table.name);
   } finally {
     client.release();

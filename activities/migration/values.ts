@@ -9,9 +9,14 @@ import { formatUtcMicros, instantKey, parseTimestamp, utcCopyText } from '../sql
 /** A value as better-sqlite3 returns it with safe integers on. */
 export type SqliteValue = null | bigint | number | string | Buffer;
 
-/** How to SELECT a column for its kind: text and bytea go through SQLite's own CAST. */
+/**
+ * How to SELECT a column for its kind: text and bytea go through SQLite's own CAST, except that a REAL in
+ * a text column is read as the double itself — CAST(… AS TEXT) prints 15 significant digits, so
+ * 0.30000000000000004 would arrive as "0.3" — and spelled exactly in JS (see `textOf`).
+ */
 export function selectExpression(quotedColumn: string, kind: TargetKind): string {
-  if (kind === 'text') return `CAST(${quotedColumn} AS TEXT)`;
+  if (kind === 'text')
+    return `CASE WHEN typeof(${quotedColumn}) = 'real' THEN ${quotedColumn} ELSE CAST(${quotedColumn} AS TEXT) END`;
   // Text goes through as text (then UTF-8 bytes in JS), whatever the database encoding: CAST(text AS BLOB)
   // would give UTF-16 bytes in a UTF-16 database.
   if (kind === 'bytea')
@@ -35,6 +40,7 @@ export function copyField(kind: TargetKind, value: SqliteValue, timeZone?: strin
     case 'numeric':
       return typeof value === 'number' ? formatDouble(value) : String(value);
     case 'text':
+      return escapeCopy(textOf(value));
     case 'jsonb':
       return escapeCopy(String(value));
     case 'timestamptz': {
@@ -57,7 +63,7 @@ export function canonicalSource(kind: TargetKind, value: SqliteValue, timeZone?:
     case 'numeric':
       return canonicalDecimal(typeof value === 'number' ? formatDouble(value) : String(value));
     case 'text':
-      return String(value);
+      return textOf(value);
     case 'jsonb':
       return canonicalJson(String(value));
     case 'timestamptz':
@@ -90,6 +96,18 @@ export function canonicalTarget(kind: TargetKind, text: string | null): string |
     default:
       return text;
   }
+}
+
+/**
+ * The text a value of a text column becomes. A REAL (the only value that reaches here as a JS number)
+ * gets its shortest round-trip spelling, which reads back as the same double, with SQLite's `.0` on
+ * integral values so that 1.0 stays distinguishable from the INTEGER 1, and SQLite's `Inf`/`-Inf`.
+ */
+export function textOf(value: SqliteValue): string {
+  if (typeof value !== 'number') return String(value);
+  if (!Number.isFinite(value)) return value > 0 ? 'Inf' : '-Inf';
+  const text = formatDouble(value);
+  return /[.en]/.test(text) ? text : `${text}.0`;
 }
 
 /** JS shortest round-trip text of a double, keeping -0 (PostgreSQL float8 keeps it too). */

@@ -1,5 +1,5 @@
 /** Schema-level operations on PostgreSQL, and the transaction helper the schema moves share. */
-import type pg from 'pg';
+import pg from 'pg';
 import { qi } from './identifiers';
 
 /** Runs `body` in a transaction on one pooled client. */
@@ -75,4 +75,19 @@ export async function schemaObjects(client: pg.Pool | pg.PoolClient, schema: str
     [schema],
   );
   return rows;
+}
+
+/**
+ * Runs one statement built from SQL text that came from outside (a source file's view body, CHECK, index
+ * expression or default) with `schema` first on the search path. It goes over the extended protocol, which
+ * refuses a second statement: text that smuggles `; DROP …` fails with 42601 and runs nothing.
+ */
+export async function runOneStatement(pool: pg.Pool | pg.PoolClient, schema: string, sql: string): Promise<void> {
+  const run = async (client: pg.PoolClient | pg.Pool) => {
+    await client.query(`SET LOCAL search_path TO ${qi(schema)}`);
+    // queryMode is in pg 8.11+, not yet in @types/pg.
+    await client.query({ text: sql, queryMode: 'extended' } as pg.QueryConfig);
+  };
+  if (pool instanceof pg.Pool) await inTransaction(pool, run);
+  else await run(pool);
 }

@@ -1,0 +1,143 @@
+/**
+ * Values and SQL text that must arrive exactly, and steps that must not trip over themselves: a double in
+ * a column that also holds text keeps every digit; SQL taken from the SQLite file runs one statement at a
+ * time (a view that smuggles `; DROP …` runs nothing); a `null` or mistyped input fails at once naming the
+ * field; two attempts of one import chunk (a stale one and its retry) leave it imported once.
+ */
+import { join } from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStaging } from '../../activities/migration/create-staging';
+import { importChunk } from '../../activities/migration/import-chunk';
+import { exportInThreads } from '../../activities/migration/source-thread';
+import { MIGRATION_WORKFLOW, type MigrationResult } from '../../common/contracts/migration';
+import { schemaNames } from '../../common/schema-names';
+import { summarizeFailure } from '../../scripts/cli/output';
+import { runMigration, TestDatabase } from '../support/migration';
+import { TestTemporal } from '../support/temporal';
+
+describe('exact values, one statement at a time, robust steps', () => {
+  let t: TestTemporal;
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    t = await TestTemporal.connect();
+    db = await new TestDatabase().create();
+  });
+  afterAll(async () => {
+    await t.cleanup();
+    await db.drop();
+  });
+
+  const migrate = (source: string, schema: string) =>
+    t.withWorker(() => runMigration(t, { source, target: db.url, schema, rollbackWindowMinutes: 0 }), {
+      DBOPS_ARTIFACT_DIR: join(db.dir, 'artifacts'),
+    });
+
+  it('a REAL in a column that also holds text arrives with every digit, and reads back as the same double', async () => {
+    const source = db.sqliteFixture(
+      'mixed.db',
+      `CREATE TABLE m (id INTEGER PRIMARY KEY, v);
+       INSERT INTO m VALUES (1, 0.1 + 0.2), (2, 'text'), (3, 1.0), (4, 12345678901234567890.0), (5, -0.0), (6, 5), (7, 1e-7), (8, 9e999);`,
+    );
+    const result = await migrate(source, 'mixed');
+    expect(result.status).toBe('completed');
+    expect(result.tables[0]?.columns.find((c) => c.name === 'v')?.targetType).toBe('text');
+    const rows = await db.query<{ id: string; v: string }>('SELECT id, v FROM mixed.m ORDER BY id');
+    expect(rows.map((r) => r.v)).toEqual([
+      '0.30000000000000004',
+      'text',
+      '1.0',
+      '12345678901234567000.0',
+      '-0.0', // SQLite's own CAST says 0.0: the sign is lost
+      '5',
+      '1e-7',
+      'Inf',
+    ]);
+    expect(Number(rows[0]?.v)).toBe(0.1 + 0.2);
+  });
+
+  it('a view whose SQL smuggles a second statement is not created and runs nothing; the run reports it', async () => {
+    await db.query('CREATE TABLE public.victim (id int); INSERT INTO public.victim VALUES (1)');
+    const source = db.sqliteFixture(
+      'crafted.db',
+      "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a');",
+    );
+    // A crafted file: the view's stored SQL carries a second statement (SQLite itself never stores one).
+    const crafted = new Database(source);
+    try {
+      crafted.unsafeMode(true);
+      crafted.pragma('writable_schema = ON');
+      crafted
+        .prepare(
+          "INSERT INTO sqlite_master (type, name, tbl_name, rootpage, sql) VALUES ('view', 'sneaky', 'sneaky', 0, ?)",
+        )
+        .run('CREATE VIEW sneaky AS SELECT 1 AS one; DROP TABLE public.victim');
+    } finally {
+      crafted.close();
+    }
+    const result: MigrationResult = await migrate(source, 'crafted');
+    expect(result.status).toBe('completed');
+    expect(result.warnings.join('\n')).toMatch(/view sneaky not created .*cannot insert multiple commands/);
+    expect(await db.query('SELECT id FROM public.victim')).toEqual([{ id: 1 }]);
+    await db.query('DROP TABLE public.victim');
+  });
+
+  it.each([
+    ['a null input', null, /the input must be one JSON object/],
+    [
+      'a string for a boolean',
+      { source: '/x.db', target: 'local_pg', requireApproval: 'false' },
+      /requireApproval must be true or false/,
+    ],
+    [
+      'a misspelt field',
+      { source: '/x.db', target: 'local_pg', rollbackWindow: 5 },
+      /unknown field\(s\) "rollbackWindow"/,
+    ],
+    [
+      'an out-of-range number',
+      { source: '/x.db', target: 'local_pg', concurrency: 0 },
+      /concurrency must be a whole number from 1 to 32, got 0/,
+    ],
+  ])('%s fails at once with DBOPS_BAD_INPUT naming the field', async (_label, input, message) => {
+    const error = await t.withWorker(() =>
+      t.client.workflow
+        .execute(MIGRATION_WORKFLOW, { workflowId: t.workflowId('bad-input'), taskQueue: t.taskQueue, args: [input] })
+        .catch((err: unknown) => err),
+    );
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    expect(summarizeFailure(error).type).toBe('DBOPS_BAD_INPUT');
+    expect(summarizeFailure(error).message).toMatch(message);
+  });
+
+  it('two attempts of the same chunk at once (a stale one and its retry): imported once, both report it done', async () => {
+    const source = db.sqliteFixture(
+      'twice.db',
+      `CREATE TABLE big (id INTEGER PRIMARY KEY, v TEXT);
+       WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 60000)
+       INSERT INTO big SELECT i, printf('row %08d', i) FROM n;`,
+    );
+    const plan = await exportInThreads(source, { strict: false, chunkRows: 100_000 }, 1, () => undefined);
+    const table = plan.tables[0];
+    const chunk = table?.chunks[0];
+    if (!table || !chunk) throw new Error('the plan has no chunk');
+    const names = schemaNames('twice', 'abcd1234');
+    const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+    try {
+      await createStaging(pool, names, plan, 'test-run', false);
+      const attempts = await Promise.all(
+        [1, 2].map(() => importChunk(pool, names.staging, source, table, chunk, () => undefined)),
+      );
+      expect(attempts.map((a) => a.rows)).toEqual([60_000, 60_000]);
+      expect(attempts.filter((a) => a.skipped)).toHaveLength(1);
+      const [count] = (await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${names.staging}.big`)).rows;
+      expect(count?.n).toBe('60000');
+    } finally {
+      await pool.query(`DROP SCHEMA IF EXISTS ${names.staging} CASCADE`);
+      await pool.end();
+    }
+  });
+});
