@@ -107,6 +107,7 @@ export function chooseType(
         };
       return widen(dominant(), `declared ${declared} but holds ${describe(p)}`);
     case 'NUMERIC':
+      if (only(p.integers + p.reals) && typmodOf(declared)) return declaredPrecision(declared, p);
       if (only(p.integers + p.reals)) {
         return p.reals === 0
           ? { kind: 'bigint', sqlType: 'bigint', reason: `declared ${declared}; every value an integer` }
@@ -195,4 +196,33 @@ function describe(p: ColumnProfile): string {
     p.blobs && `${p.blobs} blob`,
   ].filter(Boolean);
   return parts.join(', ') || 'no values';
+}
+
+/** `(p,s)` or `(p)` of a declared NUMERIC/DECIMAL, when PostgreSQL can keep it (p 1–1000, 0 ≤ s ≤ p). */
+function typmodOf(declared: string): { precision: number; scale: number } | null {
+  const match = /^\s*(?:NUMERIC|DECIMAL|DEC)\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)\s*$/i.exec(declared);
+  if (!match) return null;
+  const precision = Number(match[1]);
+  const scale = Number(match[2] ?? 0);
+  return precision >= 1 && precision <= 1000 && scale <= precision ? { precision, scale } : null;
+}
+
+/**
+ * A declared NUMERIC(p,s) is kept when every value fits it exactly — at most p−s digits before the point
+ * and s after, in its shortest exact spelling — since PostgreSQL would otherwise round (or refuse) it;
+ * else plain numeric (exact), naming the value that forced it.
+ */
+function declaredPrecision(declared: string, p: ColumnProfile): TypeChoice {
+  const { precision, scale } = typmodOf(declared) ?? { precision: 0, scale: 0 };
+  const type = `numeric(${precision},${scale})`;
+  if (p.maxIntDigits <= precision - scale && p.maxFracDigits <= scale)
+    return { kind: 'numeric', sqlType: type, reason: `declared ${declared}; every value fits ${type}` };
+  const culprit =
+    p.maxFracDigits > scale
+      ? `${p.maxFracDigitsValue ?? '?'} has ${p.maxFracDigits} digits after the point`
+      : `${p.maxIntDigitsValue ?? '?'} has ${p.maxIntDigits} digits before the point`;
+  return widen(
+    { kind: 'numeric', sqlType: 'numeric', reason: 'numeric (exact)' },
+    `declared ${declared} but ${culprit}, more than ${type} holds`,
+  );
 }

@@ -36,6 +36,14 @@ export interface ColumnProfile {
   maxTextChars: number;
   /** Size in bytes of the largest TEXT or BLOB value. */
   maxValueBytes: number;
+  /**
+   * Of INTEGER and REAL values, in their shortest exact decimal spelling: the most digits before and after
+   * the decimal point, each with a value that has them (a declared NUMERIC(p,s) is kept only if they fit).
+   */
+  maxIntDigits: number;
+  maxFracDigits: number;
+  maxIntDigitsValue: string | null;
+  maxFracDigitsValue: string | null;
   /** Up to 5 row keys of values PostgreSQL cannot store as text. */
   badRowKeys: { nul: string[]; invalidUtf8: string[] };
 }
@@ -97,7 +105,34 @@ export function emptyCounts(): Counts {
     invalidUtf8: 0,
     maxTextChars: 0,
     maxValueBytes: 0,
+    maxIntDigits: 0,
+    maxFracDigits: 0,
+    maxIntDigitsValue: null,
+    maxFracDigitsValue: null,
   };
+}
+
+/** Digits before and after the point of a number's shortest round-trip decimal spelling (exponents expanded). */
+export function decimalDigits(value: number): { int: number; frac: number } {
+  const [mantissa = '0', exponent = '0'] = Math.abs(value).toString().split('e');
+  const [whole = '', fraction = ''] = mantissa.split('.');
+  const digits = whole + fraction;
+  const point = whole.length + Number(exponent); // where the point falls in `digits`
+  const intPart = point <= 0 ? '' : digits.slice(0, point).padEnd(point, '0');
+  const fracPart = point < 0 ? '0'.repeat(-point) + digits : digits.slice(point);
+  return { int: intPart.replace(/^0+/, '').length, frac: fracPart.replace(/0+$/, '').length };
+}
+
+function noteDigits(acc: Accumulator, value: number): void {
+  const { int, frac } = decimalDigits(value);
+  if (int > acc.maxIntDigits) {
+    acc.maxIntDigits = int;
+    acc.maxIntDigitsValue = String(value);
+  }
+  if (frac > acc.maxFracDigits) {
+    acc.maxFracDigits = frac;
+    acc.maxFracDigitsValue = String(value);
+  }
 }
 
 /** Adds one value (`type` is SQLite's typeof(); integers arrive as numbers, text as a string). */
@@ -113,10 +148,12 @@ function profileValue(acc: Accumulator, type: string, value: unknown): void {
       if (acc.min === null || v < acc.min) acc.min = v;
       if (acc.max === null || v > acc.max) acc.max = v;
       if (v !== 0 && v !== 1) acc.intsNot01++;
+      noteDigits(acc, v);
       return;
     }
     case 'real':
       acc.reals++;
+      noteDigits(acc, value as number);
       return;
     case 'blob':
       acc.blobs++;

@@ -59,6 +59,28 @@ describe('exact values, one statement at a time, robust steps', () => {
     expect(Number(rows[0]?.v)).toBe(0.1 + 0.2);
   });
 
+  it('NUMERIC(10,2) stays numeric(10,2) when every value fits; a value that does not forces plain numeric, named', async () => {
+    const source = db.sqliteFixture(
+      'money.db',
+      `CREATE TABLE price (id INTEGER PRIMARY KEY, fits NUMERIC(10,2), overflows NUMERIC(10,2));
+       INSERT INTO price VALUES (1, 12.5, 1.25), (2, 99999999.99, 0.1 + 0.2), (3, 7, NULL);`,
+    );
+    const result = await migrate(source, 'money');
+    const columns = result.tables[0]?.columns ?? [];
+    expect(columns.find((c) => c.name === 'fits')).toMatchObject({ targetType: 'numeric(10,2)' });
+    expect(columns.find((c) => c.name === 'overflows')).toMatchObject({ targetType: 'numeric' });
+    expect(columns.find((c) => c.name === 'overflows')?.reason).toContain(
+      'declared NUMERIC(10,2) but 0.30000000000000004 has 17 digits after the point',
+    );
+    expect(
+      await db.query('SELECT fits::text AS fits, overflows::text AS overflows FROM money.price ORDER BY id'),
+    ).toEqual([
+      { fits: '12.50', overflows: '1.25' },
+      { fits: '99999999.99', overflows: '0.30000000000000004' },
+      { fits: '7.00', overflows: null },
+    ]);
+  });
+
   it('a view whose SQL smuggles a second statement is not created and runs nothing; the run reports it', async () => {
     await db.query('CREATE TABLE public.victim (id int); INSERT INTO public.victim VALUES (1)');
     const source = db.sqliteFixture(

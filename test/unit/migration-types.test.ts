@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { affinityOf, chooseType } from '../../activities/migration/choose-type';
-import { type ColumnProfile, emptyCounts } from '../../activities/sqlite/profile-columns';
+import { type ColumnProfile, decimalDigits, emptyCounts } from '../../activities/sqlite/profile-columns';
 import type { SourceColumn, SourceTable } from '../../activities/sqlite/source-schema';
 import { buildPlan } from '../../activities/migration/build-plan';
 
@@ -61,7 +61,24 @@ describe('chooseType', () => {
     ['VARCHAR(10) fitting', column('VARCHAR(10)'), profile({ texts: 3, maxTextChars: 10 }), 'varchar(10)'],
     ['BLOB', column('BLOB'), profile({ blobs: 2 }), 'bytea'],
     ['untyped mix of text and ints', column(''), profile({ texts: 1, integers: 1, intMin: '1', intMax: '1' }), 'text'],
-    ['NUMERIC(5,2) reals', column('NUMERIC(5,2)'), profile({ reals: 2 }), 'numeric'],
+    [
+      'NUMERIC(5,2) whose values fit',
+      column('NUMERIC(5,2)'),
+      profile({ reals: 2, maxIntDigits: 3, maxFracDigits: 2 }),
+      'numeric(5,2)',
+    ],
+    [
+      'DECIMAL(12) of integers',
+      column('DECIMAL(12)'),
+      profile({ integers: 2, intMin: '1', intMax: '99', maxIntDigits: 2 }),
+      'numeric(12,0)',
+    ],
+    [
+      'NUMERIC without precision',
+      column('NUMERIC'),
+      profile({ reals: 2, maxIntDigits: 3, maxFracDigits: 9 }),
+      'numeric',
+    ],
     ['empty DATETIME', column('DATETIME'), profile({ nulls: 3 }), 'timestamptz'],
   ])('%s → %s', (_label, col, p, sqlType) => {
     const choice = chooseType('t', col, p, false);
@@ -92,6 +109,20 @@ describe('chooseType', () => {
       profile({ texts: 3, jsonContainers: 2 }),
       'text',
       /1 value\(s\) are not JSON/,
+    ],
+    [
+      'NUMERIC(10,2) holding 0.30000000000000004',
+      column('NUMERIC(10,2)'),
+      profile({ reals: 2, maxIntDigits: 1, maxFracDigits: 17, maxFracDigitsValue: '0.30000000000000004' }),
+      'numeric',
+      /declared NUMERIC\(10,2\) but 0\.30000000000000004 has 17 digits after the point, more than numeric\(10,2\) holds → kept as numeric/,
+    ],
+    [
+      'NUMERIC(5,2) holding 123456.5',
+      column('NUMERIC(5,2)'),
+      profile({ reals: 1, maxIntDigits: 6, maxFracDigits: 1, maxIntDigitsValue: '123456.5' }),
+      'numeric',
+      /123456\.5 has 6 digits before the point/,
     ],
     [
       'VARCHAR(10) holding 500 characters',
@@ -194,5 +225,20 @@ describe('buildPlan limits', () => {
   it('accepts a value of exactly 256 MiB', () => {
     const out = plan(table([column('BLOB', 'b')]), { b: profile({ blobs: 1, maxValueBytes: 256 * 2 ** 20 }) });
     expect(out.fatal).toEqual([]);
+  });
+});
+
+describe('decimalDigits', () => {
+  it.each([
+    [12.34, 2, 2],
+    [0.1 + 0.2, 0, 17],
+    [1e-7, 0, 7],
+    [1.5e-7, 0, 8],
+    [1e21, 22, 0],
+    [0.05, 0, 2],
+    [-3.14159, 1, 5],
+    [0, 0, 0],
+  ])('%s has %i digit(s) before the point and %i after', (value, int, frac) => {
+    expect(decimalDigits(value)).toEqual({ int, frac });
   });
 });
