@@ -5,6 +5,7 @@
 import type { ExportOptions } from '../../common/contracts/migration';
 import type { ColumnProfile } from '../sqlite/profile-columns';
 import type { SourceIndex, SourceSchema, SourceTable } from '../sqlite/source-schema';
+import { quoteNames } from '../sqlite/sql-text';
 import { chooseType } from './choose-type';
 import { fitName, qi } from '../postgres/identifiers';
 import type { ColumnPlan, IndexPlan, MigrationPlan, TablePlan } from '../../common/contracts/migration-plan';
@@ -28,7 +29,18 @@ export function buildPlan(
   profiles: Record<string, Record<string, ColumnProfile>>,
   options: PlanOptions,
 ): MigrationPlan {
-  const plan: MigrationPlan = { tables: [], views: schema.views, notMigrated: [], warnings: [], fatal: [] };
+  // Every table, column and view name, for the SQL text PostgreSQL must read with SQLite's case rules.
+  const allNames = [
+    ...schema.tables.flatMap((t) => [t.name, ...t.columns.map((c) => c.name)]),
+    ...schema.views.map((v) => v.name),
+  ];
+  const plan: MigrationPlan = {
+    tables: [],
+    views: schema.views.map((v) => ({ ...v, sql: quoteNames(v.sql, allNames) })),
+    notMigrated: [],
+    warnings: [],
+    fatal: [],
+  };
   const known = new Set(schema.tables.map((t) => t.name));
   for (const ref of options.fullText ?? []) {
     if (!/^[^.]+\.[^.]+$/.test(ref) || !known.has(ref.split('.')[0] ?? ''))
@@ -160,14 +172,17 @@ function planTable(
     indexes.push(planIndex(table, index, usedNames, plan));
 
   const foreignKeys = table.foreignKeys.flatMap((fk, i) => {
-    const parent = selected.find((t) => t.name === fk.parentTable);
+    // SQLite resolves REFERENCES case-insensitively: so does the plan, and it keeps the parent's own spelling.
+    const parent = selected.find((t) => t.name.toLowerCase() === fk.parentTable.toLowerCase());
     if (!parent) {
       plan.warnings.push(`${table.name}: foreign key to "${fk.parentTable}" skipped: that table is not migrated`);
       return [];
     }
     const parentColumns =
       fk.parentColumns.length > 0
-        ? fk.parentColumns
+        ? fk.parentColumns.map(
+            (name) => parent.columns.find((c) => c.name.toLowerCase() === name.toLowerCase())?.name ?? name,
+          )
         : parent.columns.filter((c) => c.pkPosition > 0).map((c) => c.name);
     if (!isParentKey(parent, parentColumns)) {
       const name = `${table.name}(${fk.columns.join(', ')}) → ${fk.parentTable}(${parentColumns.join(', ')})`;
@@ -191,7 +206,7 @@ function planTable(
       {
         name: claim(usedNames, `${table.name}_${fk.columns.join('_')}_fkey`),
         columns: fk.columns,
-        parentTable: fk.parentTable,
+        parentTable: parent.name,
         parentColumns,
         onDelete: fk.onDelete,
         onUpdate: fk.onUpdate,
@@ -223,7 +238,12 @@ function planTable(
     sequenceValue,
     indexes,
     foreignKeys,
-    checks: table.checks,
+    checks: table.checks.map((check) =>
+      quoteNames(
+        check,
+        table.columns.map((c) => c.name),
+      ),
+    ),
     updatedAtColumns,
     integersFitDouble: Object.values(profiles).every((p) => withinDouble(p.intMin) && withinDouble(p.intMax)),
   };
@@ -280,7 +300,13 @@ function planIndex(table: SourceTable, index: SourceIndex, usedNames: Set<string
   const name = claim(usedNames, auto ? `${table.name}_${columnsPart}_key` : index.name);
   let note: string | undefined;
   const keys = index.parts.map((part) => {
-    let key = part.column !== null ? qi(part.column) : `(${part.expression ?? ''})`;
+    let key =
+      part.column !== null
+        ? qi(part.column)
+        : `(${quoteNames(
+            part.expression ?? '',
+            table.columns.map((c) => c.name),
+          )})`;
     if (part.collation.toUpperCase() === 'NOCASE') {
       key = `lower(${key})`;
       note = 'COLLATE NOCASE rebuilt as lower(); queries must compare lower() to use it';
@@ -298,7 +324,13 @@ function planIndex(table: SourceTable, index: SourceIndex, usedNames: Set<string
     kind: constraint ? 'unique_constraint' : 'index',
     unique: index.unique,
     keys,
-    where: index.where,
+    where:
+      index.where === null
+        ? null
+        : quoteNames(
+            index.where,
+            table.columns.map((c) => c.name),
+          ),
     ...(note ? { note } : {}),
   };
 }

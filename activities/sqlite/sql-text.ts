@@ -142,3 +142,54 @@ function skipQuoted(text: string, open: number, close: string): number {
 function isWordChar(ch: string | undefined): boolean {
   return ch !== undefined && /[A-Za-z0-9_$]/.test(ch);
 }
+
+/**
+ * SQLite matches names case-insensitively; PostgreSQL folds bare names to lower case. Rewrites the bare
+ * identifiers in `sql` (an index expression, a partial-index predicate, a CHECK, a view body) that name
+ * one of `names` — in any case — and that PostgreSQL would not find unquoted (any name that is not plain
+ * lower case) to that name, double-quoted with its exact spelling. Function calls (`name(`), words after
+ * `AS` (aliases and CAST types), string literals, quoted identifiers and comments are left alone.
+ */
+export function quoteNames(sql: string, names: readonly string[]): string {
+  const byLower = new Map(names.filter((n) => !/^[a-z_][a-z0-9_]*$/.test(n)).map((n) => [n.toLowerCase(), n] as const));
+  if (byLower.size === 0) return sql;
+  let out = '';
+  let copied = 0;
+  let previousWord = '';
+  for (let i = 0; i < sql.length;) {
+    const ch = sql[i] as string;
+    const close = closingQuote(ch);
+    if (close) {
+      i = skipQuoted(sql, i, close) + 1;
+      previousWord = '';
+      continue;
+    }
+    if (ch === '-' && sql[i + 1] === '-') {
+      const end = sql.indexOf('\n', i);
+      i = end === -1 ? sql.length : end + 1;
+      continue;
+    }
+    if (ch === '/' && sql[i + 1] === '*') {
+      const end = sql.indexOf('*/', i + 2);
+      i = end === -1 ? sql.length : end + 2;
+      continue;
+    }
+    if (/[A-Za-z_]/.test(ch) && !isWordChar(sql[i - 1])) {
+      let j = i;
+      while (isWordChar(sql[j])) j++;
+      const word = sql.slice(i, j);
+      const exact = byLower.get(word.toLowerCase());
+      const isCall = /^\s*\(/.test(sql.slice(j, j + 64));
+      if (exact !== undefined && !isCall && previousWord.toUpperCase() !== 'AS') {
+        out += `${sql.slice(copied, i)}"${exact.replace(/"/g, '""')}"`;
+        copied = j;
+      }
+      previousWord = word;
+      i = j;
+      continue;
+    }
+    if (!/\s/.test(ch)) previousWord = '';
+    i++;
+  }
+  return out + sql.slice(copied);
+}

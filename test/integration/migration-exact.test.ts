@@ -81,6 +81,38 @@ describe('exact values, one statement at a time, robust steps', () => {
     ]);
   });
 
+  it('mixed-case names used unquoted in index expressions, predicates, CHECKs, views and REFERENCES resolve as in SQLite', async () => {
+    const source = db.sqliteFixture(
+      'case.db',
+      `CREATE TABLE Account (Id INTEGER PRIMARY KEY, UserName TEXT NOT NULL, Active BOOLEAN, Balance REAL CHECK (balance >= 0));
+       CREATE UNIQUE INDEX account_lower_name ON Account (lower(username));
+       CREATE INDEX active_accounts ON account (UserName) WHERE active = 1;
+       CREATE TABLE Payment (id INTEGER PRIMARY KEY, account_id INTEGER REFERENCES ACCOUNT(ID), amount REAL);
+       CREATE VIEW RichAccounts AS SELECT username AS Name, BALANCE FROM account WHERE balance > 100;
+       INSERT INTO Account VALUES (1, 'Ada', 1, 150.0), (2, 'bob', 0, 5.0);
+       INSERT INTO Payment VALUES (1, 1, 10.0);`,
+    );
+    const result = await migrate(source, 'cased');
+    expect(result.status).toBe('completed');
+    expect(result.warnings.filter((w) => /not created/.test(w))).toEqual([]);
+    const indexes = await db.query<{ indexname: string; indexdef: string }>(
+      "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'cased' AND indexname IN ('account_lower_name', 'active_accounts') ORDER BY 1",
+    );
+    expect(indexes.map((i) => i.indexdef)).toEqual([
+      'CREATE UNIQUE INDEX account_lower_name ON cased."Account" USING btree (lower("UserName"))',
+      'CREATE INDEX active_accounts ON cased."Account" USING btree ("UserName") WHERE ("Active" = true)',
+    ]);
+    const constraints = await db.query<{ def: string }>(
+      "SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE connamespace = 'cased'::regnamespace AND contype IN ('c', 'f') ORDER BY 1",
+    );
+    expect(constraints.map((c) => c.def)).toEqual([
+      'CHECK (("Balance" >= (0)::double precision))',
+      'FOREIGN KEY (account_id) REFERENCES cased."Account"("Id")',
+    ]);
+    expect(await db.query('SELECT * FROM cased."RichAccounts"')).toEqual([{ name: 'Ada', Balance: 150 }]);
+    await expect(db.query(`INSERT INTO cased."Account" VALUES (3, 'ADA', true, 1)`)).rejects.toThrow(/duplicate key/);
+  });
+
   it('a view whose SQL smuggles a second statement is not created and runs nothing; the run reports it', async () => {
     await db.query('CREATE TABLE public.victim (id int); INSERT INTO public.victim VALUES (1)');
     const source = db.sqliteFixture(

@@ -6,7 +6,7 @@ import { RowDigest } from '../../activities/migration/row-digest';
 import { formatUtcMicros, instantKey, parseTimestamp, timeZoneProblem } from '../../activities/sqlite/timestamps';
 import { translateDefault } from '../../activities/migration/translate-default';
 import { canonicalDecimal, canonicalSource, canonicalTarget, copyField } from '../../activities/migration/values';
-import { parseChecks, parseCreateIndex, splitTopLevel } from '../../activities/sqlite/sql-text';
+import { parseChecks, parseCreateIndex, quoteNames, splitTopLevel } from '../../activities/sqlite/sql-text';
 
 describe('COPY text encoding', () => {
   it.each([
@@ -237,5 +237,22 @@ describe('names, chunks, boolean rewrites', () => {
         'deleted',
       ]),
     ).toBe('WHERE active = true AND "deleted" = true AND n = 1 AND active_count = 0');
+  });
+});
+
+describe('quoteNames', () => {
+  const names = ['UserName', 'Active', 'id', 'Account'];
+  it.each([
+    ['lower(username)', 'lower("UserName")'],
+    ['active = 1 AND USERNAME IS NOT NULL', '"Active" = 1 AND "UserName" IS NOT NULL'],
+    ["username = 'UserName' AND \"UserName\" <> ''", '"UserName" = \'UserName\' AND "UserName" <> \'\''],
+    [
+      'SELECT username AS UserName FROM account a -- username\n',
+      'SELECT "UserName" AS UserName FROM "Account" a -- username\n',
+    ],
+    ['CAST(active AS Active) + id + active(1)', 'CAST("Active" AS Active) + id + active(1)'],
+    ['a.username /* active */ + b_username', 'a."UserName" /* active */ + b_username'],
+  ])('%s → %s', (sql, expected) => {
+    expect(quoteNames(sql, names)).toBe(expected);
   });
 });
