@@ -4,10 +4,9 @@
  * digest per chunk, in the ledger), the PostgreSQL side here by reading the staging table back. Row counts
  * and checksums must match, and the chunks must cover every row of the source table.
  */
-import Database from 'better-sqlite3';
 import type pg from 'pg';
 import Cursor from 'pg-cursor';
-import { quoteIdent } from '../sqlite/identifiers';
+import { countRows } from '../sqlite/file-thread';
 import { qi, qualified } from '../postgres/identifiers';
 import type { TableVerification } from '../../common/contracts/migration';
 import type { TablePlan } from '../../common/contracts/migration-plan';
@@ -49,18 +48,7 @@ async function digestSource(
   backupPath: string,
   table: TablePlan,
 ): Promise<{ rows: number; value: string; problem?: string }> {
-  const db = new Database(backupPath, { readonly: true, fileMustExist: true });
-  let rows: number;
-  try {
-    rows = Number(
-      db
-        .prepare(`SELECT count(*) FROM ${quoteIdent(table.name)}`)
-        .pluck()
-        .get(),
-    );
-  } finally {
-    db.close();
-  }
+  const rows = await countRows(backupPath, table.name); // on a thread: a full scan on a large table
   const ledger = await pool.query<{ chunk: number; source_digest: string }>(
     `SELECT chunk, source_digest FROM ${qualified(schema, '__dbops_chunks')} WHERE table_name = $1`,
     [table.name],

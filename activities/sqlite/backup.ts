@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { DbopsError, ErrorCode } from '../../common/errors';
 import { sha256File } from '../files/sha256';
+import { quickCheck } from './file-thread';
 
 /** What a backup produced. */
 export interface SqliteBackup {
@@ -30,13 +31,13 @@ export async function backupSqlite(sourcePath: string, backupPath: string): Prom
   let db: Database.Database | undefined;
   let integrity: string;
   try {
-    db = new Database(sourcePath, { readonly: true, fileMustExist: true });
-    integrity = String(db.pragma('quick_check', { simple: true })).replace(/\s*\n\s*/g, '; '); // one line
+    integrity = await quickCheck(sourcePath); // on a thread: minutes on a multi-GB file
     if (integrity !== 'ok')
       throw new DbopsError(
         ErrorCode.BadInput,
         `source ${sourcePath} is corrupt (PRAGMA quick_check: ${integrity}); restore it from a backup first`,
       );
+    db = new Database(sourcePath, { readonly: true, fileMustExist: true });
     await db.backup(backupPath);
   } catch (err) {
     if (err instanceof DbopsError) throw err;
