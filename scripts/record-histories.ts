@@ -1,6 +1,6 @@
 /**
- * `npm run histories:record`: runs each workflow scenario on the running stack (`npm run stack`; the migrations write schema
- * `dbops_record` of database `test` and leave it migrated) and saves
+ * `npm run histories:record`: runs each workflow scenario on the running stack (`npm run stack`; the migrations
+ * write into a database `dbops_record` created for the recording and dropped after it) and saves
  * its event history under test/replay/histories/. The replay test replays them against the current
  * workflow code, so a change that would break running workflows (non-determinism) fails CI. Re-record only
  * when a change is meant to be incompatible (and version it with patched() first).
@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
+import pg from 'pg';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { loadConfig } from '../config/load';
 import { connectClient } from './cli/temporal-client';
@@ -17,7 +18,9 @@ import { createHelloAgentsDb } from './sample/helloagents';
 import { PATHS } from './stack/paths';
 
 const sample = join(tmpdir(), 'dbops-record-helloagents.db');
-const target = 'postgres://root@127.0.0.1:5432/test';
+const bigSample = join(tmpdir(), 'dbops-record-helloagents-big.db');
+const admin = 'postgres://root@127.0.0.1:5432/postgres';
+const target = 'postgres://root@127.0.0.1:5432/dbops_record';
 
 /** One recorded run: the workflow type, its single input object, and optionally how an operator drives it. */
 const SCENARIOS: {
@@ -58,7 +61,35 @@ const SCENARIOS: {
       await handle.signal('rollback', { reason: 'recorded rollback' });
     },
   },
+  {
+    file: 'migration-rollback-during-import.json',
+    workflowType: 'migrateSqliteToPostgres',
+    input: { source: bigSample, target, schema: 'dbops_record_import', chunkRows: 100, concurrency: 2 },
+    drive: async (handle) => {
+      await waitForPhase(handle, 'import');
+      await handle.signal('rollback', { reason: 'recorded rollback during import' });
+    },
+  },
+  {
+    file: 'migration-rollback-no-previous-schema.json',
+    workflowType: 'migrateSqliteToPostgres',
+    input: { source: sample, target, schema: 'dbops_record_fresh', rollbackWindowMinutes: 30 },
+    drive: async (handle) => {
+      await waitForPhase(handle, 'awaiting_finalize');
+      await handle.signal('rollback', { reason: 'recorded rollback, nothing before' });
+    },
+  },
 ];
+
+async function adminQuery(sql: string): Promise<void> {
+  const client = new pg.Client(admin);
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
 
 async function waitForPhase(handle: WorkflowHandle, phase: string): Promise<void> {
   for (let i = 0; i < 600; i++) {
@@ -73,7 +104,10 @@ async function main(): Promise<void> {
   const { client, close } = await connectClient(config);
   const dir = join(PATHS.root, 'test', 'replay', 'histories');
   if (!existsSync(sample)) createHelloAgentsDb(sample, { users: 20 });
+  if (!existsSync(bigSample)) createHelloAgentsDb(bigSample, { users: 300 });
   mkdirSync(dir, { recursive: true });
+  await adminQuery('DROP DATABASE IF EXISTS dbops_record WITH (FORCE)');
+  await adminQuery('CREATE DATABASE dbops_record');
   try {
     for (const scenario of SCENARIOS) {
       const workflowId = `record-${scenario.file.replace(/\.json$/, '')}-${Date.now()}`;
@@ -89,6 +123,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await close();
+    await adminQuery('DROP DATABASE IF EXISTS dbops_record WITH (FORCE)');
   }
 }
 
