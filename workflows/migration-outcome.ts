@@ -23,6 +23,41 @@ export interface MigrationFacts {
   ignoredSignals?: string[];
 }
 
+/** The facts of a run that has not started its steps yet. */
+export function newFacts(
+  workflowId: string,
+  schema: string,
+  rollbackWindowMinutes: number,
+  input: { source: string; target: string },
+  timingsMs: Record<string, number>,
+): MigrationFacts {
+  return {
+    workflowId,
+    schema,
+    rollbackWindowMinutes,
+    source: input.source,
+    target: input.target,
+    sha256Before: '',
+    backupPath: '',
+    plan: null,
+    verification: [],
+    warnings: [],
+    timingsMs,
+  };
+}
+
+/** Why verification failed, per table, or undefined when every table matches. */
+export function mismatchMessage(verification: readonly TableVerification[]): string | undefined {
+  const mismatched = verification.filter((v) => !v.match);
+  if (mismatched.length === 0) return undefined;
+  return `verification failed: ${mismatched
+    .map(
+      (v) =>
+        `${v.table} source ${v.checksumSource} (${v.rowsSource} rows) ≠ target ${v.checksumTarget} (${v.rowsTarget} rows)${v.problem ? `: ${v.problem}` : ''}`,
+    )
+    .join('; ')}`;
+}
+
 /** The data of MIGRATION_REPORT.md for a run that ended with `status`. */
 export function reportData(
   facts: MigrationFacts,
@@ -102,4 +137,22 @@ function rollbackHowTo(status: string, window: number, workflowId: string): stri
   return window > 0
     ? `within ${window} minute(s) of the cutover: npx dbops signal ${workflowId} rollback; afterwards restore the target-<schema>.dump of this run with pg_restore`
     : 'finalized at once (rollback window 0): restore the target-<schema>.dump of this run with pg_restore';
+}
+
+/** What is left to do by hand when a step after the rollback window failed (nothing was undone). */
+export function finalizeLeftToDo(
+  facts: MigrationFacts,
+  names: SchemaNames,
+  previousSchemaLeft: boolean,
+  sourceUnchecked: boolean,
+): string {
+  const left = [
+    ...(previousSchemaLeft
+      ? [`drop the previous schema when you no longer need it: DROP SCHEMA "${names.old}" CASCADE;`]
+      : []),
+    ...(sourceUnchecked
+      ? [`check that the source ${facts.source} is unchanged (sha256 before the run: ${facts.sha256Before})`]
+      : []),
+  ];
+  return left.join(' ') || 'nothing';
 }

@@ -21,7 +21,14 @@ import { rootMessage, rootType } from './support/failures';
 import { guardInput, JobState } from './support/job-state';
 import { forEachLimited } from './support/limit';
 import { StepRunner } from './support/steps';
-import { migrationResult, reportData, revertCutoverSql, type MigrationFacts } from './migration-outcome';
+import {
+  finalizeLeftToDo,
+  migrationResult,
+  mismatchMessage,
+  newFacts,
+  reportData,
+  revertCutoverSql,
+} from './migration-outcome';
 import { MigrationSignals } from './migration-signals';
 
 const quick = proxyActivities<Activities>(QUICK_STEP);
@@ -47,19 +54,7 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
   });
   const steps = new StepRunner(state);
   const compensations = new Compensations();
-  const facts: MigrationFacts = {
-    workflowId,
-    schema,
-    rollbackWindowMinutes: window,
-    source: input.source,
-    target: input.target,
-    sha256Before: '',
-    backupPath: '',
-    plan: null,
-    verification: [],
-    warnings: [],
-    timingsMs: steps.timings,
-  };
+  const facts = newFacts(workflowId, schema, window, input, steps.timings);
   const work = new CancellationScope();
   const signals = new MigrationSignals(
     work,
@@ -149,14 +144,9 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
         }),
       );
       facts.verification.sort((a, b) => a.table.localeCompare(b.table));
-      const mismatched = facts.verification.filter((v) => !v.match);
-      if (mismatched.length > 0) {
-        throw ApplicationFailure.create({
-          type: ErrorCode.VerifyMismatch,
-          message: `verification failed: ${mismatched.map((v) => `${v.table} source ${v.checksumSource} (${v.rowsSource} rows) ≠ target ${v.checksumTarget} (${v.rowsTarget} rows)${v.problem ? `: ${v.problem}` : ''}`).join('; ')}`,
-          nonRetryable: true,
-        });
-      }
+      const mismatch = mismatchMessage(facts.verification);
+      if (mismatch)
+        throw ApplicationFailure.create({ type: ErrorCode.VerifyMismatch, message: mismatch, nonRetryable: true });
 
       if (input.requireApproval) {
         state.update({ phase: 'awaiting_approval', message: 'verified; waiting for the approve (or rollback) signal' });
@@ -207,24 +197,27 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
     const reports = await quick.migrationWriteReport({ report: reportData(facts, 'completed', sha256After, null) });
     return migrationResult(facts, 'completed', sha256After, reports);
   } catch (err) {
+    // Records the end in the progress and the report, then fails the run (the report is best effort).
+    const failWith = async (phase: string, type: string, message: string, suffix = ''): Promise<never> => {
+      state.update({ phase, message });
+      const status = phase === 'rollback_incomplete' ? 'rollback_incomplete' : 'failed';
+      const reports = await CancellationScope.nonCancellable(() =>
+        quick.migrationWriteReport({ report: reportData(facts, status, sha256After, { type, message }) }),
+      ).catch(() => undefined);
+      throw ApplicationFailure.create({
+        type,
+        message: `${message}${reports ? ` (report: ${reports.markdown})` : ''}${suffix}`,
+        nonRetryable: true,
+      });
+    };
     if (finalizing) {
       // Fail forward: the migrated schema is live and may already hold the application's rows.
-      const leftToDo = [
-        ...(previousSchema && !oldDropped
-          ? [`drop the previous schema when you no longer need it: DROP SCHEMA "${names.old}" CASCADE;`]
-          : []),
-        ...(sha256After === null
-          ? [`check that the source ${facts.source} is unchanged (sha256 before the run: ${facts.sha256Before})`]
-          : []),
-      ];
-      const message = `the migration is complete and live in schema "${schema}" (nothing was undone), but ${rootMessage(err)}; left to do: ${leftToDo.join(' ') || 'nothing'}`;
-      state.update({ phase: 'failed', message });
-      await CancellationScope.nonCancellable(() =>
-        quick.migrationWriteReport({
-          report: reportData(facts, 'failed', sha256After, { type: ErrorCode.FinalizeIncomplete, message }),
-        }),
-      ).catch(() => undefined);
-      throw ApplicationFailure.create({ type: ErrorCode.FinalizeIncomplete, message, nonRetryable: true });
+      const left = finalizeLeftToDo(facts, names, previousSchema && !oldDropped, sha256After === null);
+      return failWith(
+        'failed',
+        ErrorCode.FinalizeIncomplete,
+        `the migration is complete and live in schema "${schema}" (nothing was undone), but ${rootMessage(err)}; left to do: ${left}`,
+      );
     }
     const cancelled = isCancellation(err) || signals.rollback !== undefined;
     const cause = cancelled ? `rollback requested: ${signals.rollback?.reason ?? 'no reason given'}` : rootMessage(err);
@@ -239,23 +232,13 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
       : null;
     if (failures.length > 0) {
       // Not a clean rollback: say exactly what is left, with the SQL that finishes it.
-      const leftToDo = failures.map((f, i) => `${i + 1}) ${f.name} failed (${f.message}); run: ${f.manual}`);
-      const message = `${cause}; the rollback is incomplete, left to do by hand: ${leftToDo.join(' ')}`;
-      facts.warnings.push(...leftToDo);
-      state.update({ phase: 'rollback_incomplete', message });
-      const reports = await CancellationScope.nonCancellable(() =>
-        quick.migrationWriteReport({
-          report: reportData(facts, 'rollback_incomplete', sha256After, {
-            type: ErrorCode.RollbackIncomplete,
-            message,
-          }),
-        }),
-      ).catch(() => undefined);
-      throw ApplicationFailure.create({
-        type: ErrorCode.RollbackIncomplete,
-        message: `${message}${reports ? ` (report: ${reports.markdown})` : ''}`,
-        nonRetryable: true,
-      });
+      const left = failures.map((f, i) => `${i + 1}) ${f.name} failed (${f.message}); run: ${f.manual}`);
+      facts.warnings.push(...left);
+      return failWith(
+        'rollback_incomplete',
+        ErrorCode.RollbackIncomplete,
+        `${cause}; the rollback is incomplete, left to do by hand: ${left.join(' ')}`,
+      );
     }
     if (cancelled) {
       facts.rollbackReason = signals.rollback?.reason;
@@ -265,15 +248,6 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
       );
       return migrationResult(facts, 'rolled_back', sha256After ?? '', reports);
     }
-    state.update({ phase: 'failed', message: cause });
-    const error = { type: rootType(err, ErrorCode.MigrationFailed), message: cause };
-    const reports = await CancellationScope.nonCancellable(() =>
-      quick.migrationWriteReport({ report: reportData(facts, 'failed', sha256After, error) }),
-    ).catch(() => undefined);
-    throw ApplicationFailure.create({
-      type: error.type,
-      message: `${error.message}${reports ? ` (report: ${reports.markdown})` : ''}; the target was left as it was`,
-      nonRetryable: true,
-    });
+    return failWith('failed', rootType(err, ErrorCode.MigrationFailed), cause, '; the target was left as it was');
   }
 }

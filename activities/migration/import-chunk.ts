@@ -30,6 +30,7 @@ export async function importChunk(
   signal?: AbortSignal,
 ): Promise<{ rows: number; skipped: boolean }> {
   const client = await pool.connect();
+  let copy: ReturnType<typeof copyInto> | undefined;
   const ledger = qualified(staging, '__dbops_chunks');
   const recorded = async (): Promise<number | undefined> => {
     const done = await client.query<{ rows: string }>(
@@ -43,13 +44,14 @@ export async function importChunk(
     if (already !== undefined) return { rows: already, skipped: true };
 
     await client.query('BEGIN');
-    const copy = copyInto(
+    copy = copyInto(
       client,
       staging,
       table.name,
       table.columns.map((c) => c.name),
     );
-    const { rows, digest } = await pumpFromThread(copy.stream, backupPath, table, chunk, progress, signal);
+    const { rows, digest } = await pumpFromThread(copy, backupPath, table, chunk, progress, signal);
+    if (copy.failure()) throw copy.failure();
     copy.stream.end();
     await copy.finished;
     await client.query(`INSERT INTO ${ledger} (table_name, chunk, rows, source_digest) VALUES ($1, $2, $3, $4)`, [
@@ -62,6 +64,13 @@ export async function importChunk(
     progress(rows);
     return { rows, skipped: false };
   } catch (err) {
+    // A COPY still open (cancelled, or the source side failed) is aborted first (CopyFail): until it ends,
+    // the connection would queue the ROLLBACK behind it forever.
+    if (copy && !copy.failure() && !copy.stream.writableFinished) {
+      const closed = once(copy.stream, 'close').catch(() => undefined);
+      copy.stream.destroy(new Error(`import of ${table.name} chunk ${chunk.index} stopped`));
+      await closed;
+    }
     await client.query('ROLLBACK').catch(() => undefined);
     // Another attempt of this chunk (a stale one the server had given up on) committed first: the chunk
     // is done, and this attempt's rows were rolled back with its transaction.
@@ -80,7 +89,7 @@ export async function importChunk(
  * the thread stays only a few pieces ahead); returns the rows and their source digest. Stops the thread on cancellation or error.
  */
 async function pumpFromThread(
-  copy: Writable,
+  copy: { stream: Writable; failure: () => unknown },
   backupPath: string,
   table: TablePlan,
   chunk: ChunkPlan,
@@ -118,8 +127,12 @@ async function pumpFromThread(
         throw message.rowProblem ? new DbopsError(ErrorCode.BadInput, message.message) : new Error(message.message);
       if (message.type === 'end') return { rows: message.rows, digest: message.digest ?? '' };
       if (message.type !== 'data') continue;
+      if (copy.failure()) throw copy.failure();
       // Waiting for 'drain' also yields the event loop, so heartbeats and cancellation get through.
-      if (!copy.write(message.bytes)) await once(copy, 'drain');
+      if (!copy.stream.write(message.bytes)) {
+        if (copy.failure()) throw copy.failure();
+        await once(copy.stream, 'drain');
+      }
       ack();
       // Cancelled (rollback): stop here; the ROLLBACK undoes this chunk before compensation runs.
       if (signal?.aborted) throw cancelled(signal, table, chunk);

@@ -12,12 +12,21 @@ export function copyInto(
   schema: string,
   table: string,
   columns: string[],
-): { stream: Writable; finished: Promise<unknown> } {
+): { stream: Writable; finished: Promise<unknown>; failure: () => unknown } {
   const stream = client.query(copyFrom(`COPY ${qualified(schema, table)} (${columns.map(qi).join(', ')}) FROM STDIN`));
   const finished = once(stream, 'finish');
   // Awaited by the caller on success; when writing throws first (a dead connection), its rejection must not go unhandled.
   finished.catch(() => undefined);
-  return { stream, finished };
+  // Once PostgreSQL has rejected the COPY (a value it cannot store, a dead backend) the stream must be
+  // neither written nor ended: pg-copy-streams would flush into a connection that has moved on and throw
+  // outside any promise. The writer asks `failure()` before each write and before ending.
+  let error: unknown;
+  stream.on('error', (err) => (error ??= err));
+  return {
+    stream,
+    finished,
+    failure: () => error ?? (stream.destroyed ? new Error('the COPY stream closed') : undefined),
+  };
 }
 
 /** A data error PostgreSQL raised while loading (class 22/23) will fail again: make it non-retryable. */

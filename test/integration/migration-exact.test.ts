@@ -167,6 +167,50 @@ describe('exact values, one statement at a time, robust steps', () => {
     expect(summarizeFailure(error).message).toMatch(message);
   });
 
+  it('a chunk that fails for good cancels the chunks still running before the staging schema is dropped', async () => {
+    const source = db.sqliteFixture(
+      'lanes.db',
+      `CREATE TABLE a_big (id INTEGER PRIMARY KEY, v TEXT);
+       WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000)
+       INSERT INTO a_big SELECT i, printf('%0100d', i) FROM n;
+       CREATE TABLE b_bad (id INTEGER PRIMARY KEY, doc JSON);
+       INSERT INTO b_bad VALUES (1, '{"a": 1e200000}');`, // valid JSON, but jsonb cannot hold that number
+    );
+    const before = await db.schemas();
+    const handle = await t.client.workflow.start(MIGRATION_WORKFLOW, {
+      workflowId: t.workflowId('lanes'),
+      taskQueue: t.taskQueue,
+      args: [{ source, target: db.url, schema: 'lanes', chunkRows: 500_000, concurrency: 2 }],
+    });
+    const error = await t.withWorker(() => handle.result().catch((err: unknown) => err), {
+      DBOPS_ARTIFACT_DIR: join(db.dir, 'artifacts'),
+    });
+    expect(summarizeFailure(error)).toMatchObject({ type: 'DBOPS_BAD_INPUT' });
+    expect(summarizeFailure(error).message).toContain('b_bad: PostgreSQL rejected a value (22003');
+    expect(await db.schemas()).toEqual(before);
+    // Every import chunk (the failed one, and the big one that was still running) had ended before the
+    // compensation dropped the staging schema: none was still writing into it.
+    const events = (await handle.fetchHistory()).events ?? [];
+    const importIds = events
+      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'migrationImportChunk')
+      .map((e) => Number(e.eventId));
+    const closedAt = importIds.map((id) =>
+      events.findIndex((e) =>
+        [
+          e.activityTaskCompletedEventAttributes,
+          e.activityTaskFailedEventAttributes,
+          e.activityTaskCanceledEventAttributes,
+        ].some((a) => a && Number(a.scheduledEventId) === id),
+      ),
+    );
+    const dropAt = events.findIndex(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'migrationDropSchema',
+    );
+    expect(importIds).toHaveLength(2);
+    expect(closedAt.every((at) => at > 0 && at < dropAt)).toBe(true);
+    expect(events.some((e) => e.activityTaskCancelRequestedEventAttributes)).toBe(true);
+  });
+
   it('two attempts of the same chunk at once (a stale one and its retry): imported once, both report it done', async () => {
     const source = db.sqliteFixture(
       'twice.db',
