@@ -97,6 +97,7 @@ describe('classifyDriverError', () => {
   it.each([
     [driverError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:1'), 'DBOPS_UNREACHABLE', true],
     [new Error('Connection terminated due to connection timeout'), 'DBOPS_UNREACHABLE', true],
+    [new Error('timeout exceeded when trying to connect'), 'DBOPS_UNREACHABLE', true], // pg-pool checkout
     [
       Object.assign(new Error('Reached the max retries per request limit (which is 2).'), {
         name: 'MaxRetriesPerRequestError',
