@@ -159,7 +159,8 @@ describe('migration: what survives cutover, rollback and failure', () => {
 
   it('a swap keeps the schema’s owner and grants and each replaced table’s owner and grants', async () => {
     await db.query(
-      `CREATE SCHEMA app AUTHORIZATION ${owner}; CREATE TABLE app.notes (id int); ALTER TABLE app.notes OWNER TO ${owner};
+      `CREATE SCHEMA app AUTHORIZATION ${owner}; COMMENT ON SCHEMA app IS 'the app';
+       CREATE TABLE app.notes (id int); ALTER TABLE app.notes OWNER TO ${owner};
        GRANT USAGE ON SCHEMA app TO ${reader}; GRANT SELECT ON app.notes TO ${reader}`,
     );
     const source = db.sqliteFixture('swap.db', NOTES);
@@ -171,10 +172,10 @@ describe('migration: what survives cutover, rollback and failure', () => {
       await db.query(
         `SELECT pg_get_userbyid(n.nspowner) AS schema_owner, pg_get_userbyid(c.relowner) AS table_owner,
                 has_schema_privilege('${reader}', 'app', 'USAGE') AS usage, has_table_privilege('${reader}', 'app.notes', 'SELECT') AS sel,
-                (SELECT count(*) FROM app.notes) AS n
+                (SELECT count(*) FROM app.notes) AS n, obj_description(n.oid, 'pg_namespace') AS comment
            FROM pg_namespace n JOIN pg_class c ON c.relnamespace = n.oid WHERE n.nspname = 'app' AND c.relname = 'notes'`,
       ),
-    ).toEqual([{ schema_owner: owner, table_owner: owner, usage: true, sel: true, n: '3' }]);
+    ).toEqual([{ schema_owner: owner, table_owner: owner, usage: true, sel: true, n: '3', comment: 'the app' }]);
     await db.query(`DROP SCHEMA app CASCADE`);
   });
 
