@@ -72,9 +72,6 @@ export function exportOptions(input: MigrationInput): ExportOptions {
   };
 }
 
-const FIELDS =
-  'source, target, schema, tables, exclude, rollbackWindowMinutes, requireApproval, strict, chunkRows, concurrency, replaceSchema, ginJsonb, fullText, sourceTimeZone';
-
 function got(input: unknown): string {
   return input === undefined ? 'nothing' : JSON.stringify(input);
 }
@@ -97,43 +94,43 @@ const whole = (field: string, min: number, max?: number) => {
   return max === undefined ? base : base.max(max, { error: message });
 };
 
+/** The input's fields and their rules. */
+const inputShape = {
+  source: text('source', 'a SQLite file path or connection name'),
+  target: text('target', 'a PostgreSQL URL without password or connection name'),
+  schema: z
+    .string({ error: (i) => `schema must be a schema name, got ${got(i.input)}` })
+    .superRefine((value, ctx) => {
+      const problem = schemaNameProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
+  tables: names('tables').optional(),
+  exclude: names('exclude').optional(),
+  rollbackWindowMinutes: whole('rollbackWindowMinutes', 0).optional(),
+  requireApproval: flag('requireApproval').optional(),
+  strict: flag('strict').optional(),
+  chunkRows: whole('chunkRows', 100).optional(),
+  concurrency: whole('concurrency', 1, 32).optional(),
+  replaceSchema: flag('replaceSchema').optional(),
+  ginJsonb: flag('ginJsonb').optional(),
+  fullText: names('fullText').optional(),
+  sourceTimeZone: z
+    .string({ error: (i) => `sourceTimeZone must be an IANA zone name such as "Europe/Paris", got ${got(i.input)}` })
+    .min(1, 'sourceTimeZone must be an IANA zone name such as "Europe/Paris"')
+    .optional(),
+};
+
 /**
  * The input's schema: field types, ranges, and no unknown keys (a typo such as `rollbackWindow` would
  * otherwise be ignored silently). The workflow and the CLI both check it.
  */
-export const migrationInputSchema = z.strictObject(
-  {
-    source: text('source', 'a SQLite file path or connection name'),
-    target: text('target', 'a PostgreSQL URL without password or connection name'),
-    schema: z
-      .string({ error: (i) => `schema must be a schema name, got ${got(i.input)}` })
-      .superRefine((value, ctx) => {
-        const problem = schemaNameProblem(value);
-        if (problem) ctx.addIssue({ code: 'custom', message: problem });
-      })
-      .optional(),
-    tables: names('tables').optional(),
-    exclude: names('exclude').optional(),
-    rollbackWindowMinutes: whole('rollbackWindowMinutes', 0).optional(),
-    requireApproval: flag('requireApproval').optional(),
-    strict: flag('strict').optional(),
-    chunkRows: whole('chunkRows', 100).optional(),
-    concurrency: whole('concurrency', 1, 32).optional(),
-    replaceSchema: flag('replaceSchema').optional(),
-    ginJsonb: flag('ginJsonb').optional(),
-    fullText: names('fullText').optional(),
-    sourceTimeZone: z
-      .string({ error: (i) => `sourceTimeZone must be an IANA zone name such as "Europe/Paris", got ${got(i.input)}` })
-      .min(1, 'sourceTimeZone must be an IANA zone name such as "Europe/Paris"')
-      .optional(),
-  },
-  {
-    error: (i) =>
-      i.code === 'unrecognized_keys'
-        ? `unknown field(s) ${i.keys.map((k) => `"${k}"`).join(', ')}: check the spelling (the fields are ${FIELDS})`
-        : `the input must be one JSON object such as {"source": "/srv/app.db", "target": "app_pg"}, got ${got(i.input)}`,
-  },
-);
+export const migrationInputSchema = z.strictObject(inputShape, {
+  error: (i) =>
+    i.code === 'unrecognized_keys'
+      ? `unknown field(s) ${i.keys.map((k) => `"${k}"`).join(', ')}: check the spelling (the fields are ${Object.keys(inputShape).join(', ')})`
+      : `the input must be one JSON object such as {"source": "/srv/app.db", "target": "app_pg"}, got ${got(i.input)}`,
+});
 
 /**
  * What is wrong with an input, one sentence per problem naming the field and the rule (empty when it is
