@@ -15,17 +15,19 @@ export interface SecretFinding {
   reason: string;
 }
 
+// Parameter and libpq keyword names that carry a secret, and object keys whose non-empty value is one.
+const SECRET_WORDS = 'password|passwd|pwd|sslpassword|secret|token|auth|api_?key';
+const SECRET_KEYS =
+  'password|passwd|pwd|pass|secret|secret_?access_?key|access_?token|token|api_?key|auth|authorization|private_?key|credentials?';
+
 // scheme://user:password@host – the password part is non-empty. `redis://:pw@host` counts too.
 const URL_WITH_PASSWORD = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#@\s]*?):([^/?#@\s]+)@/i;
 // Query-string or libpq keyword forms: ?password=…, &sslpassword=…, "host=x password=y".
-const PASSWORD_PARAM = /(?:^|[?&\s;])(password|passwd|pwd|sslpassword|secret|token|auth|api_?key)\s*=\s*[^&\s;]+/i;
-// Object keys whose non-empty value is a secret, whatever it looks like.
-const SECRET_KEY =
-  /^(password|passwd|pwd|pass|secret|secret_?access_?key|access_?token|token|api_?key|auth|authorization|private_?key|credentials?)$/i;
+const PASSWORD_PARAM = new RegExp(`(?:^|[?&\\s;])(${SECRET_WORDS})\\s*=\\s*[^&\\s;]+`, 'i');
+const SECRET_KEY = new RegExp(`^(${SECRET_KEYS})$`, 'i');
 
 const MAX_DEPTH = 32;
 
-const SECRET_WORDS = 'password|passwd|pwd|sslpassword|secret|token|auth|api_?key';
 // The same forms, anywhere in a longer text (an error message, a log line), for masking.
 const URL_PASSWORD_ANYWHERE = /([a-z][a-z0-9+.-]*:\/\/)([^/?#@\s:]*):([^/?#@\s]+)@/gi;
 const PARAM_ANYWHERE = new RegExp(`([?&](?:${SECRET_WORDS})=)[^&\\s]+`, 'gi');
@@ -33,8 +35,7 @@ const KEYWORD_ANYWHERE = new RegExp(
   `((?:^|[\\s;,(])(?:${SECRET_WORDS})\\s*=\\s*)('(?:[^'\\\\]|\\\\.)*'|[^\\s;,)&"]+)`,
   'gi',
 );
-const JSON_SECRET_ANYWHERE =
-  /("(?:password|passwd|pwd|pass|secret|secret_?access_?key|access_?token|token|api_?key|auth|authorization|private_?key|credentials?)"\s*:\s*)"(?:[^"\\]|\\.)*"/gi;
+const JSON_SECRET_ANYWHERE = new RegExp(`("(?:${SECRET_KEYS})"\\s*:\\s*)"(?:[^"\\\\]|\\\\.)*"`, 'gi');
 
 /**
  * Returns `text` with every secret form the guard detects replaced by `***`: URL user-info passwords,

@@ -9,17 +9,16 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import pg from 'pg';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { loadConfig } from '../config/load';
 import { connectClient } from './cli/temporal-client';
 import type { Progress } from '../common/progress';
 import { createHelloAgentsDb } from './sample/helloagents';
+import { adminQuery, freshDatabase } from './stack/local-postgres';
 import { PATHS } from './stack/paths';
 
 const sample = join(tmpdir(), 'dbops-record-helloagents.db');
 const bigSample = join(tmpdir(), 'dbops-record-helloagents-big.db');
-const admin = 'postgres://root@127.0.0.1:5432/postgres';
 const target = 'postgres://root@127.0.0.1:5432/dbops_record';
 
 /** One recorded run: the workflow type, its single input object, and optionally how an operator drives it. */
@@ -81,16 +80,6 @@ const SCENARIOS: {
   },
 ];
 
-async function adminQuery(sql: string): Promise<void> {
-  const client = new pg.Client(admin);
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
 async function waitForPhase(handle: WorkflowHandle, phase: string): Promise<void> {
   for (let i = 0; i < 600; i++) {
     if ((await handle.query<Progress>('progress')).phase === phase) return;
@@ -106,8 +95,7 @@ async function main(): Promise<void> {
   if (!existsSync(sample)) createHelloAgentsDb(sample, { users: 20 });
   if (!existsSync(bigSample)) createHelloAgentsDb(bigSample, { users: 300 });
   mkdirSync(dir, { recursive: true });
-  await adminQuery('DROP DATABASE IF EXISTS dbops_record WITH (FORCE)');
-  await adminQuery('CREATE DATABASE dbops_record');
+  await freshDatabase('dbops_record');
   try {
     for (const scenario of SCENARIOS) {
       const workflowId = `record-${scenario.file.replace(/\.json$/, '')}-${Date.now()}`;

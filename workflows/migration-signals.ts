@@ -15,7 +15,8 @@ export class MigrationSignals {
   /** Signals that arrived when they could not count, with what the operator can do instead. */
   readonly ignored: string[] = [];
   private cutOver = false;
-  private windowClosed = false;
+  /** True once the rollback window has closed: from then on nothing undoes the cutover. */
+  windowClosed = false;
 
   constructor(
     private readonly work: CancellationScope,

@@ -66,7 +66,6 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
   let previousSchema = false;
   let oldDropped = false;
   let sha256After: string | null = null;
-  let finalizing = false;
 
   try {
     await work.run(async () => {
@@ -184,7 +183,6 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
       });
 
     // The window is closed: from here on nothing undoes the cutover, whatever fails.
-    finalizing = true;
     signals.closeWindow();
     compensations.clear();
     if (previousSchema)
@@ -210,7 +208,7 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
         nonRetryable: true,
       });
     };
-    if (finalizing) {
+    if (signals.windowClosed) {
       // Fail forward: the migrated schema is live and may already hold the application's rows.
       const left = finalizeLeftToDo(facts, names, previousSchema && !oldDropped, sha256After === null);
       return failWith(

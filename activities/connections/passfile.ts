@@ -21,17 +21,21 @@ export interface CredentialKey {
   user: string;
 }
 
+/** The environment variable that names each engine's credential file. */
+export const PASSFILE_VARIABLE: Readonly<Record<Engine, string | undefined>> = {
+  postgres: 'PGPASSFILE',
+  mysql: 'DBOPS_MYSQL_PASSFILE',
+  redis: 'DBOPS_REDIS_PASSFILE',
+  sqlite: undefined,
+};
+
 /** The credential file of an engine from the worker's environment, or undefined when it has none. */
 export function passfilePath(engine: Engine, env: NodeJS.ProcessEnv): string | undefined {
-  if (engine === 'postgres') return env.PGPASSFILE || join(env.HOME ?? homedir(), '.pgpass');
-  if (engine === 'mysql') return env.DBOPS_MYSQL_PASSFILE || undefined;
-  if (engine === 'redis') return env.DBOPS_REDIS_PASSFILE || undefined;
-  return undefined;
-}
-
-/** The environment variable that names an engine's credential file (for messages). */
-export function passfileVariable(engine: Engine): string {
-  return engine === 'postgres' ? 'PGPASSFILE' : engine === 'mysql' ? 'DBOPS_MYSQL_PASSFILE' : 'DBOPS_REDIS_PASSFILE';
+  const variable = PASSFILE_VARIABLE[engine];
+  const path = variable === undefined ? undefined : env[variable];
+  if (path) return path;
+  // libpq's own default; the other engines have none.
+  return engine === 'postgres' ? join(env.HOME ?? homedir(), '.pgpass') : undefined;
 }
 
 /** The password of the first line matching `key`, or undefined (no file, unreadable, too open, no match). */

@@ -17,7 +17,7 @@ import {
 import { DbopsError, ErrorCode } from '../../common/errors';
 import { describeSecretFindings, findSecrets, redactSecrets } from '../../common/secret-guard';
 import { connectionPassword, type DbopsConfig } from '../../config/load';
-import { type CredentialKey, lookupPassword, passfilePath, passfileVariable } from './passfile';
+import { type CredentialKey, lookupPassword, PASSFILE_VARIABLE, passfilePath } from './passfile';
 
 /** A reference resolved on the worker. */
 export interface ResolvedTarget {
@@ -55,7 +55,7 @@ export function resolveTarget(ref: string, config: DbopsConfig, env: NodeJS.Proc
         engine: parsed.engine,
         url: parsed.url,
         password: lookupPassword(file, credentialKey(parsed.engine, parsed.url)),
-        passwordFrom: `a line for this host in ${file ?? passfileVariable(parsed.engine)} (host:port:database:user:password)`,
+        passwordFrom: `a line for this host in ${file ?? PASSFILE_VARIABLE[parsed.engine]} (host:port:database:user:password)`,
       };
     }
     case 'name': {

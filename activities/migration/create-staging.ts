@@ -7,7 +7,14 @@ import type pg from 'pg';
 import { DbopsError, ErrorCode } from '../../common/errors';
 import { chunkLedgerSql, createTableSql } from './ddl';
 import { qi, ql } from '../postgres/identifiers';
-import { inTransaction, lockForTransaction, runOneStatement, schemaExists, schemaObjects } from '../postgres/schemas';
+import {
+  inTransaction,
+  lockForTransaction,
+  runOneStatement,
+  schemaComment,
+  schemaExists,
+  schemaObjects,
+} from '../postgres/schemas';
 import type { MigrationPlan } from '../../common/contracts/migration-plan';
 import { otherRunPatterns, type SchemaNames } from '../../common/schema-names';
 
@@ -27,14 +34,11 @@ export async function createStaging(
     const owner = `dbops migration run ${runId}`;
     if (await schemaExists(client, names.staging)) {
       // Only a retry of this same run may find its staging schema already there.
-      const { rows } = await client.query<{ comment: string | null }>(
-        "SELECT obj_description(oid, 'pg_namespace') AS comment FROM pg_namespace WHERE nspname = $1",
-        [names.staging],
-      );
-      if (rows[0]?.comment === owner) return { created: false };
+      const comment = await schemaComment(client, names.staging);
+      if (comment === owner) return { created: false };
       throw new DbopsError(
         ErrorCode.BadInput,
-        `staging schema ${names.staging} belongs to another run (${rows[0]?.comment ?? 'unknown'}); refusing to touch it`,
+        `staging schema ${names.staging} belongs to another run (${comment ?? 'unknown'}); refusing to touch it`,
       );
     }
     const [stagePattern, oldPattern] = otherRunPatterns(names.target);

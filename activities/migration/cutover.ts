@@ -10,7 +10,7 @@ import { DbopsError, ErrorCode } from '../../common/errors';
 import { rolledBackName, type SchemaNames } from '../../common/schema-names';
 import { qi, ql } from '../postgres/identifiers';
 import { type Access, applySchemaAccess, applyTableAccess, schemaAccess, tableAccess } from '../postgres/privileges';
-import { inTransaction, lockForTransaction, schemaExists } from '../postgres/schemas';
+import { inTransaction, lockForTransaction, schemaComment, schemaExists } from '../postgres/schemas';
 import { migrationLockKey } from './create-staging';
 
 /** Renames the current target aside (if any) and staging into place, atomically. Returns whether a previous schema existed. */
@@ -24,14 +24,10 @@ export async function cutover(pool: pg.Pool, names: SchemaNames): Promise<{ prev
     await client.query(`DROP TABLE IF EXISTS ${qi(names.staging)}."__dbops_chunks"`);
     const previous = await schemaAccess(client, names.target);
     const previousTables = previous ? await tableAccess(client, names.target) : new Map<string, Access>();
-    const comment = await client.query<{ text: string | null }>(
-      "SELECT obj_description(oid, 'pg_namespace') AS text FROM pg_namespace WHERE nspname = $1",
-      [names.target],
-    );
+    const previousComment = await schemaComment(client, names.target);
     if (previous) await client.query(`ALTER SCHEMA ${qi(names.target)} RENAME TO ${qi(names.old)}`);
     await client.query(`ALTER SCHEMA ${qi(names.staging)} RENAME TO ${qi(names.target)}`);
     // The staging schema's comment names the run that owned it; the live schema keeps its own (or none).
-    const previousComment = comment.rows[0]?.text;
     await client.query(`COMMENT ON SCHEMA ${qi(names.target)} IS ${previousComment ? ql(previousComment) : 'NULL'}`);
     if (previous) {
       await applySchemaAccess(client, names.target, previous);

@@ -11,8 +11,9 @@ export type SqliteValue = null | bigint | number | string | Buffer;
 
 /**
  * How to SELECT a column for its kind: text and bytea go through SQLite's own CAST, except that a REAL in
- * a text column is read as the double itself — CAST(… AS TEXT) prints 15 significant digits, so
- * 0.30000000000000004 would arrive as "0.3" — and spelled exactly in JS (see `textOf`).
+ * a text column is read as the double itself and spelled exactly in JS (see `textOf`): SQLite's CAST(… AS
+ * TEXT) of a REAL is not exact everywhere (older versions print 15 significant digits; -0.0 loses its
+ * sign).
  */
 export function selectExpression(quotedColumn: string, kind: TargetKind): string {
   if (kind === 'text')

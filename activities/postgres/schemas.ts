@@ -24,6 +24,15 @@ export async function schemaExists(client: pg.Pool | pg.PoolClient, schema: stri
   return (rowCount ?? 0) > 0;
 }
 
+/** The comment on a schema, or null (none, or no such schema). */
+export async function schemaComment(client: pg.Pool | pg.PoolClient, schema: string): Promise<string | null> {
+  const { rows } = await client.query<{ text: string | null }>(
+    "SELECT obj_description(oid, 'pg_namespace') AS text FROM pg_namespace WHERE nspname = $1",
+    [schema],
+  );
+  return rows[0]?.text ?? null;
+}
+
 /** DROP SCHEMA … CASCADE if it exists. */
 export async function dropSchema(pool: pg.Pool, schema: string): Promise<void> {
   await pool.query(`DROP SCHEMA IF EXISTS ${qi(schema)} CASCADE`);

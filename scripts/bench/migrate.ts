@@ -28,27 +28,11 @@ import { loadConfig } from '../../config/load';
 import { MIGRATION_WORKFLOW, type MigrationResult } from '../../common/contracts/migration';
 import { connectClient } from '../cli/temporal-client';
 import { createHelloAgentsDb } from '../sample/helloagents';
+import { freshDatabase } from '../stack/local-postgres';
 import { PATHS } from '../stack/paths';
 
-const ADMIN = 'postgres://root@127.0.0.1:5432/postgres';
 const users = Number(process.argv[process.argv.indexOf('--users') + 1] ?? 5000) || 5000;
 const dir = join(PATHS.state, 'bench');
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client(ADMIN);
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-async function freshDatabase(name: string): Promise<string> {
-  await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin(`CREATE DATABASE ${name}`);
-  return `postgres://root@127.0.0.1:5432/${name}`;
-}
 
 async function timed<T>(body: () => Promise<T>): Promise<{ ms: number; value: T }> {
   const started = performance.now();
