@@ -4,9 +4,11 @@
  * `<job><Step>` (`migrationExport`, `checkConnection`) — and two jobs may not register the same name: the
  * worker refuses to start rather than let one silently replace the other.
  */
+import { createBackupActivities } from './backup/activities';
 import { createCheckActivities } from './check/activities';
 import type { ActivityDeps } from './deps';
 import { createMigrationActivities } from './migration/activities';
+import { createRestoreActivities } from './restore/activities';
 
 export type { ActivityDeps } from './deps';
 
@@ -24,7 +26,12 @@ export function mergeActivities<T extends Record<string, unknown>[]>(...groups: 
 
 /** Every activity the worker registers, keyed by activity type name. */
 export function createActivities(deps: ActivityDeps) {
-  return mergeActivities(createCheckActivities(deps), createMigrationActivities(deps));
+  return mergeActivities(
+    createCheckActivities(deps),
+    createMigrationActivities(deps),
+    createBackupActivities(deps),
+    createRestoreActivities(deps),
+  );
 }
 
 /** The activity interface workflows proxy. */

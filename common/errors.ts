@@ -34,6 +34,18 @@ export const ErrorCode = {
   RollbackIncomplete: 'DBOPS_ROLLBACK_INCOMPLETE',
   /** The migration is live but a step after the rollback window failed (nothing was undone): see what is left. */
   FinalizeIncomplete: 'DBOPS_FINALIZE_INCOMPLETE',
+  /** A command-line tool dbops runs (pg_dump, mariadb-dump, redis-server…) is missing or too old. Never retried. */
+  ToolMissing: 'DBOPS_TOOL_MISSING',
+  /** The S3 bucket does not exist or cannot be used with the configured credentials. Never retried. */
+  BucketMissing: 'DBOPS_BUCKET_MISSING',
+  /** A backup failed verification (corrupt file, failed read, row counts differ after a test restore). Never retried. */
+  BackupCorrupt: 'DBOPS_BACKUP_CORRUPT',
+  /** A restore was refused before anything was touched (target not empty, target is the source…). Never retried. */
+  RestoreRefused: 'DBOPS_RESTORE_REFUSED',
+  /** A scratch database dbops wanted to create already exists and is not one of its own. Never retried. */
+  ScratchExists: 'DBOPS_SCRATCH_EXISTS',
+  /** A backup failed for a reason that carried no dbops code of its own. */
+  BackupFailed: 'DBOPS_BACKUP_FAILED',
 } as const;
 
 /** One of the values of {@link ErrorCode}. */
@@ -50,6 +62,11 @@ const NON_RETRYABLE: ReadonlySet<string> = new Set([
   ErrorCode.RollbackRequested,
   ErrorCode.RollbackIncomplete,
   ErrorCode.FinalizeIncomplete,
+  ErrorCode.ToolMissing,
+  ErrorCode.BucketMissing,
+  ErrorCode.BackupCorrupt,
+  ErrorCode.RestoreRefused,
+  ErrorCode.ScratchExists,
 ]);
 
 /** True when a failure of this code must not be retried: retrying cannot change the outcome. */

@@ -21,6 +21,9 @@ export const CONFIG_ENV_VARS = {
   DBOPS_WORKER_SHUTDOWN_GRACE_SECONDS: 'seconds running activities get to finish on SIGTERM (default 30)',
   DBOPS_WORKER_MAX_CONCURRENT_ACTIVITIES: 'activity slots per worker (default 8)',
   DBOPS_LOG_LEVEL: 'worker log level: TRACE, DEBUG, INFO, WARN or ERROR (default INFO)',
+  DBOPS_NOTIFY_WEBHOOK_URL:
+    'Slack-compatible incoming-webhook URL for backup notifications (a secret: environment only)',
+  DBOPS_SMTP_PASSWORD: 'password of notifications.email.user on the SMTP server (environment only)',
   PGPASSFILE: 'host-keyed passwords of ad-hoc PostgreSQL URLs, libpq .pgpass format (default ~/.pgpass)',
   DBOPS_MYSQL_PASSFILE: 'host-keyed passwords of ad-hoc MySQL/MariaDB URLs, in the .pgpass format',
   DBOPS_REDIS_PASSFILE: 'host-keyed passwords of ad-hoc Redis URLs, .pgpass format (database = db index)',

@@ -8,7 +8,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { connectionEnvVar, passwordEnvVar } from '../common/connection-ref';
 import { DbopsError, ErrorCode } from '../common/errors';
 import { findSecrets } from '../common/secret-guard';
-import { defaultConfig, LOCAL_MINIO } from './defaults';
+import { defaultConfig, LOCAL_CONNECTIONS, LOCAL_DEMO_SQLITE, LOCAL_MAILPIT, LOCAL_MINIO } from './defaults';
 import { configSchema, type DbopsConfig } from './schema';
 
 export type { DbopsConfig } from './schema';
@@ -38,6 +38,7 @@ export function loadConfig(options: LoadConfigOptions = {}): DbopsConfig {
     config.s3.accessKeyId ??= LOCAL_MINIO.accessKeyId;
     config.s3.secretAccessKey ??= LOCAL_MINIO.secretAccessKey;
   }
+  if (!file) applyLocalStackDefaults(config, cwd);
   config.artifactDir = isAbsolute(config.artifactDir) ? config.artifactDir : resolve(cwd, config.artifactDir);
 
   const parsed = configSchema.safeParse(config);
@@ -50,6 +51,31 @@ export function loadConfig(options: LoadConfigOptions = {}): DbopsConfig {
     throw new DbopsError(ErrorCode.ConfigInvalid, `invalid configuration: ${problems.join('; ')}`);
   }
   return deepFreeze(parsed.data);
+}
+
+/**
+ * Without a config file dbops runs against the local stack: notifications go to its Mailpit, and the nightly
+ * Schedule backs up the machine's three servers and the demo SQLite file.
+ */
+function applyLocalStackDefaults(config: Raw, cwd: string): void {
+  config.notifications.email ??= {
+    host: LOCAL_MAILPIT.smtpHost,
+    port: LOCAL_MAILPIT.smtpPort,
+    secure: false,
+    from: 'dbops@localhost',
+    to: ['operators@localhost'],
+  };
+  config.schedules.nightlyBackup.targets ??= [...Object.keys(LOCAL_CONNECTIONS), resolve(cwd, LOCAL_DEMO_SQLITE)];
+}
+
+/** Secrets of the notification channels, read from the environment at the moment they are needed. */
+export function notificationSecrets(env: NodeJS.ProcessEnv = process.env): {
+  webhookUrl?: string;
+  smtpPassword?: string;
+} {
+  const pick = (name: string): string | undefined =>
+    env[name] === undefined || env[name] === '' ? undefined : env[name];
+  return { webhookUrl: pick('DBOPS_NOTIFY_WEBHOOK_URL'), smtpPassword: pick('DBOPS_SMTP_PASSWORD') };
 }
 
 /** The password of a named connection, read from the environment at the moment it is needed. */

@@ -24,6 +24,36 @@ export interface TransferredObject {
 /** Object metadata key holding the SHA-256 of the content (S3 lower-cases metadata names). */
 export const SHA256_METADATA = 'dbops-sha256';
 
+/** Server-side encryption of uploaded objects: S3-managed keys, or a KMS key. */
+export type ServerSideEncryption = { mode: 'none' } | { mode: 'AES256' } | { mode: 'aws:kms'; kmsKeyId?: string };
+
+/** The PutObject parameters of an encryption setting. */
+export function encryptionParams(encryption: ServerSideEncryption | undefined): {
+  ServerSideEncryption?: 'AES256' | 'aws:kms';
+  SSEKMSKeyId?: string;
+} {
+  if (!encryption || encryption.mode === 'none') return {};
+  if (encryption.mode === 'AES256') return { ServerSideEncryption: 'AES256' };
+  return { ServerSideEncryption: 'aws:kms', ...(encryption.kmsKeyId ? { SSEKMSKeyId: encryption.kmsKeyId } : {}) };
+}
+
+/** SHA-256 and size of an object's bytes, read back in full (streamed, nothing written to disk). */
+export async function hashObject(
+  client: S3Client,
+  bucket: string,
+  key: string,
+): Promise<{ sha256: string; bytes: number }> {
+  const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  if (!(object.Body instanceof Readable)) throw new Error(`s3://${bucket}/${key}: the response has no body stream`);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of object.Body as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    bytes += chunk.length;
+  }
+  return { sha256: hash.digest('hex'), bytes };
+}
+
 /** A pass-through stream that hashes and counts what flows through it. */
 function hashing(): { stream: Transform; digest: () => { sha256: string; bytes: number } } {
   const hash = createHash('sha256');
@@ -49,6 +79,7 @@ export async function uploadFile(
   key: string,
   path: string,
   onProgress?: (bytesSent: number) => void,
+  encryption?: ServerSideEncryption,
 ): Promise<TransferredObject> {
   const expected = await sha256File(path);
   const { size } = await stat(path);
@@ -61,6 +92,7 @@ export async function uploadFile(
       Body: createReadStream(path).pipe(sent.stream),
       ContentLength: size,
       Metadata: { [SHA256_METADATA]: expected },
+      ...encryptionParams(encryption),
     },
     queueSize: 2,
     partSize: 8 * 1024 * 1024,

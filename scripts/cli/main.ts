@@ -6,10 +6,13 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { Command, CommanderError } from 'commander';
 import { DbopsError, ErrorCode } from '../../common/errors';
 import { redactSecrets } from '../../common/secret-guard';
+import { registerBackup } from './commands/backup';
 import { registerCheck } from './commands/check';
 import { registerList } from './commands/list';
 import { registerMigrate } from './commands/migrate';
+import { registerRestore } from './commands/restore';
 import { registerResult } from './commands/result';
+import { registerSchedule } from './commands/schedule';
 import { registerSignal } from './commands/signal';
 import { registerStatus } from './commands/status';
 import { CliContext } from './context';
@@ -45,6 +48,9 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     registerSignal,
     registerResult,
     registerList,
+    registerBackup,
+    registerRestore,
+    registerSchedule,
   ]) {
     register(program, ctx, run);
   }

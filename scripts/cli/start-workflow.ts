@@ -2,6 +2,7 @@
  * The start flow every workflow command shares (`dbops check`, later `migrate`, `backup`, `assess`,
  * `restore`): `--id`, `--wait`, `--json`, the exit codes, the UI link, and the one-JSON-object rule.
  */
+import { ApplicationFailure } from '@temporalio/common';
 import type { Command } from 'commander';
 import type { CliContext } from './context';
 import { ExitCode, printJson, say, summarizeFailure, warn } from './output';
@@ -74,7 +75,9 @@ export async function reportResult<Result>(
     value = await result();
   } catch (err) {
     const error = summarizeFailure(err);
-    if (json) printJson({ workflowId, status: 'failed', error });
+    // A job that reports in full even when it fails (nightlyBackup) attaches its result to the failure.
+    const details = failureResult(err);
+    if (json) printJson({ workflowId, status: 'failed', error, ...(details ? { result: details } : {}) });
     else warn(`${workflowId} failed: ${error.type}: ${error.message}`);
     return ExitCode.Failed;
   }
@@ -82,6 +85,15 @@ export async function reportResult<Result>(
   if (json) printJson(value);
   else for (const line of spec.render?.(value) ?? [JSON.stringify(value, null, 2)]) say(line);
   return ok ? ExitCode.Ok : ExitCode.Failed;
+}
+
+function failureResult(err: unknown): unknown {
+  let current: unknown = err;
+  for (let depth = 0; depth < 10 && current; depth++) {
+    if (current instanceof ApplicationFailure) return current.details?.[0];
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
 }
 
 function defaultSucceeded(result: unknown): boolean {

@@ -19,9 +19,10 @@ interface ToolSpec {
 /**
  * Temporal CLI v1.5.1 is the newest tag without a `replace` directive (so `go install` works); it embeds
  * server 1.29.1 and UI 2.42.1. MinIO publishes RELEASE.* tags that are not semver, so it is pinned by
- * pseudo-version (the 2026-02-12 commit of minio/minio).
+ * pseudo-version (the 2026-02-12 commit of minio/minio). Mailpit (the SMTP catcher the e-mail notifications
+ * are tested against) installs with plain `go install`; the ldflag only sets the version it reports.
  */
-export const TOOLS: Readonly<Record<'temporal' | 'minio', ToolSpec>> = {
+export const TOOLS: Readonly<Record<'temporal' | 'minio' | 'mailpit', ToolSpec>> = {
   temporal: {
     binary: 'temporal',
     module: 'github.com/temporalio/cli/cmd/temporal',
@@ -29,6 +30,12 @@ export const TOOLS: Readonly<Record<'temporal' | 'minio', ToolSpec>> = {
     ldflags: '-X github.com/temporalio/cli/temporalcli.Version=1.5.1',
   },
   minio: { binary: 'minio', module: 'github.com/minio/minio', version: 'v0.0.0-20260212201848-7aac2a2c5b7c' },
+  mailpit: {
+    binary: 'mailpit',
+    module: 'github.com/axllent/mailpit',
+    version: 'v1.33.1',
+    ldflags: '-X github.com/axllent/mailpit/config.Version=v1.33.1',
+  },
 };
 
 /** Absolute path of a tool in the project's tools folder. */
@@ -87,6 +94,6 @@ export function findGo(candidates: readonly string[] = ['go', '/usr/local/go/bin
   }
   throw new Error(
     'Go is not installed (no `go` on PATH or in /usr/local/go/bin): install Go 1.25 or newer ' +
-      '(Debian: apt-get install golang-go, or the go.dev tarball) — the stack builds the Temporal CLI and MinIO with it',
+      '(Debian: apt-get install golang-go, or the go.dev tarball) — the stack builds the Temporal CLI, MinIO and Mailpit with it',
   );
 }

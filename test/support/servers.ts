@@ -4,8 +4,9 @@
  */
 import { Redis } from 'ioredis';
 import { createConnection } from 'mysql2/promise';
+import { createConnection as connectTcp } from 'node:net';
 import pg from 'pg';
-import { LOCAL_MINIO } from '../../config/defaults';
+import { LOCAL_MAILPIT, LOCAL_MINIO } from '../../config/defaults';
 
 /** Admin URLs of the machine's servers (trust auth / empty password, as the machine provides them). */
 export const SERVERS = {
@@ -13,6 +14,8 @@ export const SERVERS = {
   mysql: 'mysql://root@127.0.0.1:3306/test',
   redis: 'redis://127.0.0.1:6379/0',
   minio: LOCAL_MINIO.endpoint,
+  mailpitApi: LOCAL_MAILPIT.apiUrl,
+  smtp: { host: LOCAL_MAILPIT.smtpHost, port: LOCAL_MAILPIT.smtpPort },
 } as const;
 
 const HOW_TO_START = 'run `npm run stack` (it starts what is installed and names what is missing)';
@@ -53,6 +56,14 @@ export async function assertServersUp(): Promise<void> {
         if (!res.ok) throw new Error(`health check answered ${res.status}`);
       },
     ],
+    [
+      `Mailpit at ${SERVERS.smtp.host}:${SERVERS.smtp.port} (SMTP) and ${SERVERS.mailpitApi} (API)`,
+      async () => {
+        await smtpGreeting(SERVERS.smtp.host, SERVERS.smtp.port);
+        const res = await fetch(`${SERVERS.mailpitApi}/readyz`, { signal: AbortSignal.timeout(3_000) });
+        if (!res.ok) throw new Error(`readiness check answered ${res.status}`);
+      },
+    ],
   ];
   const failures = (
     await Promise.all(
@@ -69,6 +80,26 @@ export async function assertServersUp(): Promise<void> {
   if (failures.length > 0) {
     throw new Error(`integration tests need real servers:\n  - ${failures.join('\n  - ')}\nTo fix: ${HOW_TO_START}.`);
   }
+}
+
+/** Resolves once an SMTP server at host:port sends its 220 greeting; rejects otherwise (3 s). */
+function smtpGreeting(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connectTcp({ host, port });
+    const done = (err?: Error): void => {
+      socket.destroy();
+      if (err) reject(err);
+      else resolve();
+    };
+    socket.setTimeout(3_000, () => done(new Error('no SMTP greeting within 3 s')));
+    socket.once('error', (err) => done(err));
+    socket.once('data', (chunk: Buffer) => {
+      const line = chunk.toString('latin1');
+      done(
+        line.startsWith('220') ? undefined : new Error(`unexpected SMTP greeting ${JSON.stringify(line.slice(0, 60))}`),
+      );
+    });
+  });
 }
 
 /** Runs `body` with a connected pg client, always ending it. */

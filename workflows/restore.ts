@@ -1,0 +1,108 @@
+/**
+ * `restoreBackup`: restores one backup into one target.
+ *
+ * Phases: `locate` (the backup id, or a target's newest verified backup) → `prepare` (the target is checked
+ * and nothing is touched: right engine, not the backup's own source unless `overwriteSource`, database there
+ * unless `createDatabase`, empty unless `clean`) → `fetch` (an S3 copy downloaded and checked against the
+ * manifest's SHA-256, a local copy re-hashed) → `restore` → `check` (row or key counts against the
+ * manifest's) → `completed` | `failed`. Everything that can refuse a restore runs before the target is
+ * written; a failure says whether the target was touched. Downloads are removed whatever the outcome.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { LocatedBackup } from '../activities/restore/activities';
+import { inputProblems, type RestoreInput, restoreInputSchema, type RestoreResult } from '../common/contracts/backup';
+import { ErrorCode } from '../common/errors';
+import { COMPENSATION_STEP, LONG_STEP, QUICK_STEP } from './support/activity-options';
+import { rootOf } from './support/failures';
+import { guardInput, JobState } from './support/job-state';
+import { StepRunner } from './support/steps';
+
+const { restoreLocate, restorePrepare } = proxyActivities<Activities>(QUICK_STEP);
+const { restoreFetch, restoreApply } = proxyActivities<Activities>(LONG_STEP);
+// Counting every table of a large database takes longer than a quick step allows: it heartbeats instead.
+const { restoreCheck } = proxyActivities<Activities>({ ...LONG_STEP, startToCloseTimeout: '2 hours' });
+const { restoreCleanup } = proxyActivities<Activities>(COMPENSATION_STEP);
+
+/** Restores a backup (`<target>/<timestamp>` or `<target>:latest`) into `input.target`. */
+export async function restoreBackup(input: RestoreInput): Promise<RestoreResult> {
+  guardInput(input);
+  const problems = inputProblems(restoreInputSchema, input);
+  if (problems.length > 0)
+    throw ApplicationFailure.create({
+      type: ErrorCode.BadInput,
+      message: `invalid input: ${problems.join('; ')}`,
+      nonRetryable: true,
+    });
+  const state = new JobState('restore', [input.target], { phase: 'locate', message: `looking for ${input.backup}` });
+  const steps = new StepRunner(state);
+  const started = Date.now();
+  let located: LocatedBackup | undefined;
+  let touched = false;
+  try {
+    const backup = await steps.run('locate', `looking for ${input.backup}`, () =>
+      restoreLocate({ backup: input.backup, ...(input.from ? { from: input.from } : {}) }),
+    );
+    located = backup;
+    const { backupId, engine } = backup;
+    const flags = {
+      clean: input.clean ?? false,
+      createDatabase: input.createDatabase ?? false,
+      overwriteSource: input.overwriteSource ?? false,
+    };
+    await steps.run('prepare', `checking ${input.target} before restoring ${backupId}`, () =>
+      restorePrepare({
+        backupId,
+        engine,
+        ...(backup.sourceAddress ? { sourceAddress: backup.sourceAddress } : {}),
+        target: input.target,
+        kinds: backup.files.map((f) => f.kind),
+        ...flags,
+      }),
+    );
+    const { dir } = await steps.run(
+      'fetch',
+      backup.from === 's3' ? `downloading ${backup.files.length} file(s) of ${backupId}` : `checking ${backupId}`,
+      () => restoreFetch({ backupId, from: backup.from }),
+    );
+    touched = true;
+    const applied = await steps.run('restore', `restoring ${backupId} into ${input.target}`, () =>
+      restoreApply({ backupId, dir, target: input.target, engine, jobs: input.jobs ?? 2, ...flags }),
+    );
+    const { counts } = await steps.run('check', `comparing the counts of ${input.target} with ${backupId}`, () =>
+      restoreCheck({ backupId, dir, target: input.target, engine }),
+    );
+    state.update({
+      phase: 'completed',
+      message: `restored ${backupId} into ${input.target}: ${counts.length} ${engine === 'redis' ? 'database(s)' : 'table(s)'} match the backup`,
+    });
+    return {
+      status: 'completed',
+      backupId,
+      target: input.target,
+      engine,
+      from: backup.from,
+      createdDatabase: applied.createdDatabase,
+      counts,
+      durationMs: Date.now() - started,
+    };
+  } catch (err) {
+    const root = rootOf(err);
+    const where = touched ? `${input.target} may be partly restored` : `${input.target} was not touched`;
+    state.update({ ...state.progress, phase: 'failed', message: root.message });
+    if (isCancellation(err)) throw err;
+    throw ApplicationFailure.create({
+      type: root.type ?? ErrorCode.BackupFailed,
+      message: /nothing was (touched|restored)|partly restored/.test(root.message)
+        ? root.message
+        : `${root.message} (${where})`,
+      nonRetryable: true,
+      cause: err instanceof Error ? err : undefined,
+    });
+  } finally {
+    if (located?.from === 's3') {
+      await CancellationScope.nonCancellable(() => restoreCleanup({})).catch(() => undefined);
+    }
+  }
+}
