@@ -1,0 +1,252 @@
+/**
+ * The nightly backup end to end on the real servers: one `nightlyBackup` over a PostgreSQL database, a
+ * MariaDB database, the Redis server and a SQLite file, uploaded to a bucket of the test's own in MinIO,
+ * each verified by a test restore; the notification reaches Mailpit and a webhook listener; a second run
+ * with the same timestamp reuses every backup; the Schedule is applied idempotently and a triggered run
+ * names its backups after the scheduled time.
+ */
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DeleteBucketCommand, DeleteObjectsCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { Redis } from 'ioredis';
+import { createConnection } from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createS3Client, ensureBucket } from '../../activities/s3/client';
+import { type BackupManifest, NIGHTLY_BACKUP_WORKFLOW, type NightlyBackupResult } from '../../common/contracts/backup';
+import { applyNightlySchedule, NIGHTLY_SCHEDULE_ID } from '../../scripts/schedules/nightly';
+import { TestDatabase } from '../support/migration';
+import { SERVERS } from '../support/servers';
+import { testConfig, TestTemporal, uniqueName } from '../support/temporal';
+
+const mailpit = {
+  async search(query: string): Promise<{ ID: string; Subject: string }[]> {
+    const res = await fetch(`${SERVERS.mailpitApi}/api/v1/search?query=${encodeURIComponent(query)}`);
+    return ((await res.json()) as { messages: { ID: string; Subject: string }[] }).messages;
+  },
+  async text(id: string): Promise<string> {
+    const res = await fetch(`${SERVERS.mailpitApi}/api/v1/message/${encodeURIComponent(id)}`);
+    return ((await res.json()) as { Text: string }).Text;
+  },
+  async delete(ids: string[]): Promise<void> {
+    if (ids.length === 0) return; // an empty list would empty the whole mailbox
+    await fetch(`${SERVERS.mailpitApi}/api/v1/messages`, {
+      method: 'DELETE',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ IDs: ids }),
+    });
+  },
+};
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('nightly backup on every engine', () => {
+  let t: TestTemporal;
+  const pg = new TestDatabase();
+  const mysqlDb = uniqueName('dbops_bk').replace(/-/g, '_');
+  const bucket = uniqueName('dbops-bk');
+  const artifacts = mkdtempSync(join(tmpdir(), 'dbops-backup-'));
+  const hooks: { path: string; body: { text: string } }[] = [];
+  const mails: string[] = [];
+  let server: Server;
+  let env: Record<string, string>;
+  let sqlitePath: string;
+  const redisKey = uniqueName('dbops-backup-test');
+
+  beforeAll(async () => {
+    t = await TestTemporal.connect();
+    await pg.create();
+    await pg.query(`CREATE TABLE users (id int PRIMARY KEY, name text, meta jsonb);
+      INSERT INTO users SELECT g, 'user ' || g, jsonb_build_object('n', g) FROM generate_series(1, 1500) g;
+      CREATE SCHEMA app; CREATE TABLE app.events (id bigserial PRIMARY KEY, at timestamptz DEFAULT now());
+      INSERT INTO app.events (at) SELECT now() FROM generate_series(1, 321);`);
+    const my = await createConnection({ uri: SERVERS.mysql });
+    await my.query(`CREATE DATABASE ${mysqlDb}`);
+    await my.query(`CREATE TABLE ${mysqlDb}.orders (id int PRIMARY KEY, note varchar(50)) ENGINE=InnoDB`);
+    await my.query(`INSERT INTO ${mysqlDb}.orders SELECT seq, CONCAT('order ', seq) FROM seq_1_to_777`);
+    await my.end();
+    const redis = new Redis(SERVERS.redis);
+    await redis.select(12);
+    await redis.set(redisKey, 'kept in the snapshot');
+    redis.disconnect();
+    sqlitePath = pg.sqliteFixture(
+      'shop.db',
+      `CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT);
+       WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 250) INSERT INTO items SELECT i, 'item ' || i FROM n;`,
+    );
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        hooks.push({ path: req.url ?? '', body: JSON.parse(body) as { text: string } });
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    env = {
+      DBOPS_ARTIFACT_DIR: artifacts,
+      DBOPS_S3_BUCKET: bucket,
+      DBOPS_CONNECTION_T_PG: pg.url,
+      DBOPS_CONNECTION_T_MYSQL: `mysql://root@127.0.0.1:3306/${mysqlDb}`,
+      DBOPS_CONNECTION_T_REDIS: 'redis://127.0.0.1:6379/0',
+    };
+    // Secrets are read from the worker's own environment when used (never from config); this worker runs in
+    // the test's process, so the test sets the variable for its duration.
+    process.env.DBOPS_NOTIFY_WEBHOOK_URL = `http://127.0.0.1:${port}/hooks/T000/B000/not-a-real-secret`;
+    const s3 = createS3Client(testConfig(t.taskQueue, env).s3);
+    await ensureBucket(s3, bucket);
+    s3.destroy();
+  });
+
+  afterAll(async () => {
+    delete process.env.DBOPS_NOTIFY_WEBHOOK_URL;
+    await t?.client.schedule
+      .getHandle(NIGHTLY_SCHEDULE_ID)
+      .delete()
+      .catch(() => undefined);
+    await t?.cleanup();
+    const s3 = createS3Client(testConfig('x', env).s3);
+    for (;;) {
+      const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket })).catch(() => undefined);
+      const keys = (page?.Contents ?? []).map((o) => ({ Key: o.Key ?? '' }));
+      if (keys.length === 0) break;
+      await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys } }));
+    }
+    await s3.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
+    s3.destroy();
+    const my = await createConnection({ uri: SERVERS.mysql });
+    await my.query(`DROP DATABASE IF EXISTS ${mysqlDb}`);
+    await my.end();
+    await pg.drop();
+    server?.close();
+    await mailpit.delete(mails);
+    rmSync(artifacts, { recursive: true, force: true });
+    const redis = new Redis(SERVERS.redis);
+    await redis.select(12);
+    await redis.del(redisKey);
+    redis.disconnect();
+  });
+
+  it('backs up PostgreSQL, MariaDB, Redis and SQLite, verified by a test restore, notified by e-mail and webhook, and reuses them on a rerun', async () => {
+    const timestamp = '20261130T030000Z';
+    const input = { targets: ['t_pg', 't_mysql', 't_redis', sqlitePath], timestamp };
+    const result = await t.withWorker(async () => {
+      const first = (await t.client.workflow.execute(NIGHTLY_BACKUP_WORKFLOW, {
+        taskQueue: t.taskQueue,
+        workflowId: t.workflowId('nightly'),
+        args: [input],
+      })) as NightlyBackupResult;
+      const again = (await t.client.workflow.execute(NIGHTLY_BACKUP_WORKFLOW, {
+        taskQueue: t.taskQueue,
+        workflowId: t.workflowId('nightly-again'),
+        args: [{ ...input, skipRetention: true }],
+      })) as NightlyBackupResult;
+      return { first, again };
+    }, env);
+
+    const { first, again } = result;
+    expect(first.status).toBe('completed');
+    expect(first.failed).toEqual([]);
+    const byTarget = Object.fromEntries(first.backups.map((b) => [b.target, b]));
+    expect(Object.keys(byTarget).sort()).toEqual(['sqlite-shop', 't_mysql', 't_pg', 't_redis']);
+    for (const b of first.backups) {
+      expect(b.status, b.target).toBe('completed');
+      expect(b.backupId).toBe(`${b.target}/${timestamp}`);
+      expect(b.verification).toMatchObject({ level: 'restore', status: 'passed' });
+      expect(b.uploaded).toBe(true);
+    }
+    expect(byTarget.t_pg?.files.map((f) => f.name).sort()).toEqual([
+      'dump.pgcustom',
+      'dump.sql.gz',
+      'globals.sql',
+      'schema.sql',
+    ]);
+
+    // The manifest, in S3, written last, with the counts taken in the dump's snapshot.
+    const s3 = createS3Client(testConfig(t.taskQueue, env).s3);
+    try {
+      const manifestOf = async (target: string): Promise<BackupManifest> => {
+        const key = `backups/${target}/${timestamp}/manifest.json`;
+        const { GetObjectCommand } = await import('@aws-sdk/client-s3');
+        const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        return JSON.parse(await (object.Body?.transformToString() ?? '')) as BackupManifest;
+      };
+      const pgManifest = await manifestOf('t_pg');
+      expect(pgManifest.rowCounts).toEqual({ 'public.users': 1500, 'app.events': 321 });
+      expect(pgManifest.verification.status).toBe('passed');
+      expect(pgManifest.source.address).toBe(`postgres://127.0.0.1:5432/${pg.name}`);
+      expect((await manifestOf('t_mysql')).rowCounts).toEqual({ orders: 777 });
+      expect((await manifestOf('sqlite-shop')).rowCounts).toEqual({ items: 250 });
+      expect((await manifestOf('t_redis')).keyCounts?.db12).toBeGreaterThanOrEqual(1);
+      for (const file of pgManifest.files) {
+        const head = await s3.send(
+          new HeadObjectCommand({ Bucket: bucket, Key: `backups/t_pg/${timestamp}/${file.name}` }),
+        );
+        expect(head.ContentLength).toBe(file.bytes);
+        expect(head.Metadata?.['dbops-sha256']).toBe(file.sha256);
+      }
+    } finally {
+      s3.destroy();
+    }
+
+    // A second run for the same night takes nothing again.
+    expect(again.status).toBe('completed');
+    expect(again.backups.every((b) => b.reused === true)).toBe(true);
+
+    // One notification per run, on both channels.
+    expect(first.notification).toEqual({ sent: ['email', 'webhook'], failed: [] });
+    expect(hooks[0]?.path).toBe('/hooks/T000/B000/not-a-real-secret');
+    expect(hooks[0]?.body.text).toContain(timestamp);
+    const found = await until('the e-mail in Mailpit', async () => {
+      const list = await mailpit.search(`subject:"dbops backup ${timestamp}"`);
+      return list.length >= 2 ? list : undefined;
+    });
+    mails.push(...found.map((m) => m.ID));
+    const text = await mailpit.text(found[0]?.ID ?? '');
+    expect(text).toContain('t_pg: ok');
+    expect(text).toContain('sqlite-shop: ok');
+  });
+
+  it('applies the nightly Schedule idempotently, and a triggered run names its backups after the scheduled time', async () => {
+    const base = testConfig(t.taskQueue, env);
+    const config = {
+      ...base,
+      schedules: { nightlyBackup: { ...base.schedules.nightlyBackup, targets: [sqlitePath], at: '02:30' } },
+    };
+    expect((await applyNightlySchedule(t.client, config)).action).toBe('created');
+    expect((await applyNightlySchedule(t.client, config)).action).toBe('unchanged');
+    const handle = t.client.schedule.getHandle(NIGHTLY_SCHEDULE_ID);
+    const described = await handle.describe();
+    expect(described.spec.calendars?.[0]).toMatchObject({ hour: [{ start: 2, end: 2, step: 1 }] });
+    expect(described.policies.overlap).toBe('SKIP');
+    expect(described.action.args).toEqual([{ targets: [sqlitePath] }]);
+
+    const result = await t.withWorker(async () => {
+      await handle.trigger();
+      const action = await until('the triggered run', async () => {
+        const d = await handle.describe();
+        return d.info.recentActions[0];
+      });
+      t.own(action.action.workflow.workflowId);
+      const run = t.client.workflow.getHandle(action.action.workflow.workflowId);
+      const value = (await run.result()) as NightlyBackupResult;
+      return { value, scheduledAt: action.scheduledAt };
+    }, env);
+    const stamp = result.scheduledAt
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z');
+    expect(result.value.timestamp).toBe(stamp);
+    expect(result.value.backups[0]?.backupId).toBe(`sqlite-shop/${stamp}`);
+  });
+});
