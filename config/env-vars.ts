@@ -18,6 +18,8 @@ export const CONFIG_ENV_VARS = {
   DBOPS_S3_ACCESS_KEY_ID: 'S3 access key id (else the AWS default chain; local MinIO: dbops-local)',
   DBOPS_S3_SECRET_ACCESS_KEY: 'S3 secret key (environment only)',
   DBOPS_S3_CHECKSUMS: 'WHEN_SUPPORTED (AWS default) or WHEN_REQUIRED for stores that reject CRC32 checksums',
+  DBOPS_BACKUP_SSE: 'server-side encryption of uploaded backups: none (default), AES256 (SSE-S3) or aws:kms',
+  DBOPS_BACKUP_SSE_KMS_KEY_ID: 'KMS key id for DBOPS_BACKUP_SSE=aws:kms (default: the bucket key)',
   DBOPS_WORKER_SHUTDOWN_GRACE_SECONDS: 'seconds running activities get to finish on SIGTERM (default 30)',
   DBOPS_WORKER_MAX_CONCURRENT_ACTIVITIES: 'activity slots per worker (default 8)',
   DBOPS_LOG_LEVEL: 'worker log level: TRACE, DEBUG, INFO, WARN or ERROR (default INFO)',

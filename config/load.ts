@@ -154,6 +154,8 @@ function applyEnv(config: Raw, env: NodeJS.ProcessEnv, sources: Map<string, stri
   set('DBOPS_S3_ACCESS_KEY_ID', 's3.accessKeyId', (v) => (config.s3.accessKeyId = v));
   set('DBOPS_S3_SECRET_ACCESS_KEY', 's3.secretAccessKey', (v) => (config.s3.secretAccessKey = v));
   set('DBOPS_S3_CHECKSUMS', 's3.checksums', (v) => (config.s3.checksums = v as Raw['s3']['checksums']));
+  set('DBOPS_BACKUP_SSE', 'backup.sse.mode', (v) => (config.backup.sse.mode = v as Raw['backup']['sse']['mode']));
+  set('DBOPS_BACKUP_SSE_KMS_KEY_ID', 'backup.sse.kmsKeyId', (v) => (config.backup.sse.kmsKeyId = v));
   set('DBOPS_WORKER_SHUTDOWN_GRACE_SECONDS', 'worker.shutdownGraceSeconds', (v) => {
     config.worker.shutdownGraceSeconds = parseInteger('DBOPS_WORKER_SHUTDOWN_GRACE_SECONDS', v);
   });

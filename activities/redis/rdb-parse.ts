@@ -21,7 +21,7 @@ export interface RdbParseResult {
   rdbVersion: number;
   /** Keys per database (`db0`, `db3`…), only databases holding at least one key, as `INFO keyspace` counts them. */
   keyCounts: Record<string, number>;
-  /** Of those keys, how many carry an expiry (`expires=` of `INFO keyspace`); one entry per key of keyCounts. */
+  /** Of those keys, how many carry an expiry (`expires=` of `INFO keyspace`); one entry per database of keyCounts. */
   expiringKeys: Record<string, number>;
   /** Size of the file. */
   bytes: number;
@@ -126,7 +126,9 @@ const QUICKLIST_NODE_PACKED = 2;
  * A damaged file (truncated, an unknown opcode or type, a length running past the end, a missing EOF opcode,
  * bytes after the checksum) throws BackupCorrupt naming the byte offset; a file that cannot be opened throws
  * BadInput, and so does one holding module data or written in a format newer than version 11 (Redis 7.4+),
- * which this parser cannot read. The CRC-64 is not verified here (see `validateRdb`).
+ * which this parser cannot read. The CRC-64 is not verified here (see `validateRdb`). Damage inside the
+ * entries of a listpack or ziplist, LZF data that does not decompress and duplicate keys are not seen either:
+ * only loading the file into Redis (`withScratchRedis`) finds those.
  */
 export async function parseRdb(path: string, options: { signal?: AbortSignal } = {}): Promise<RdbParseResult> {
   options.signal?.throwIfAborted();
@@ -203,11 +205,7 @@ class RdbWalker {
       this.recordAt = this.offset;
       if (this.avail < 1) {
         this.recordKind = 'end of file';
-        throw this.damaged(
-          `the file ends at byte ${this.size} without the EOF opcode 0xFF (truncated)`,
-          this.size,
-          false,
-        );
+        throw this.damaged('the file ends here, without the EOF opcode 0xFF (truncated)', this.size, false);
       }
       const type = this.buf[this.pos++]!;
       if (type < OP_FUNCTION2) {
@@ -221,7 +219,7 @@ class RdbWalker {
       }
       if (type === OP_EOF) {
         this.recordKind = 'EOF trailer';
-        if (rdbVersion >= FIRST_CHECKSUMMED_VERSION) this.skip(8, this.recordAt, 'the checksum after the EOF opcode');
+        if (rdbVersion >= FIRST_CHECKSUMMED_VERSION) this.skip(8, this.recordAt, 'the checksum');
         if (this.offset !== this.size) {
           throw this.damaged(
             `${this.size - this.offset} unexpected byte(s) after the end of the snapshot`,
@@ -720,17 +718,18 @@ class RdbWalker {
   }
 
   private truncated(at: number, what: string): DbopsError {
-    return this.damaged(`the file ends at byte ${this.size} inside ${what} (truncated)`, at);
+    return this.damaged(`the file ends (at byte ${this.size}) inside ${what} (truncated)`, at);
   }
 
+  /** BackupCorrupt: `<file>: at byte N (in the record being read): <what>: … damaged`. */
   private damaged(what: string, at: number, inRecord = true): DbopsError {
     const where =
       inRecord && this.recordKind !== 'header'
-        ? ` (in the ${this.recordKind} record starting at byte ${this.recordAt}, db${this.db})`
+        ? ` (in the ${this.recordKind} starting at byte ${this.recordAt}, db${this.db})`
         : '';
     return new DbopsError(
       ErrorCode.BackupCorrupt,
-      `${this.path}: ${what} at byte ${at}${where}: this copy of the Redis snapshot is damaged`,
+      `${this.path}: at byte ${at}${where}: ${what}: this copy of the Redis snapshot is damaged`,
     );
   }
 }

@@ -59,8 +59,8 @@ async function buildDatabase(mb: number): Promise<string> {
       for (const sql of [
         `INSERT INTO users SELECT g, 'user_' || g, 'user_' || g || '@example.com', jsonb_build_object('level', g % 10, 'bio', md5(g::text) || md5((g * 7)::text)), now() - (g % 1000) * interval '1 hour' FROM generate_series($1::bigint, $2::bigint) g`,
         `INSERT INTO progress SELECT g, 1 + g % 18, (g % 10000) / 100.0, now() FROM generate_series($1::bigint, $2::bigint) g`,
-        `INSERT INTO code_submissions SELECT g, g, (ARRAY['python','js','go'])[1 + g % 3], 'def solve(n):' || chr(10) || '    return ' || md5(g::text) || repeat(' + n', 1 + g % 20), g % 100, now() FROM generate_series($1::bigint, $2::bigint) g`,
-        `INSERT INTO chat_messages SELECT g * 2 + r, g, CASE r WHEN 0 THEN 'user' ELSE 'assistant' END, 'Message ' || md5((g * 2 + r)::text) || ' ' || repeat(md5(g::text), 1 + g % 8), now() FROM generate_series($1::bigint, $2::bigint) g, generate_series(0, 1) r`,
+        `INSERT INTO code_submissions SELECT g, g, (ARRAY['python','js','go'])[1 + g % 3], 'def solve(n):' || chr(10) || '    return ' || md5(g::text) || repeat(' + n', (1 + g % 20)::int), g % 100, now() FROM generate_series($1::bigint, $2::bigint) g`,
+        `INSERT INTO chat_messages SELECT g * 2 + r, g, CASE r WHEN 0 THEN 'user' ELSE 'assistant' END, 'Message ' || md5((g * 2 + r)::text) || ' ' || repeat(md5(g::text), (1 + g % 8)::int), now() FROM generate_series($1::bigint, $2::bigint) g, generate_series(0, 1) r`,
       ])
         await db.query(sql, [next, next + batch - 1]);
       next += batch;

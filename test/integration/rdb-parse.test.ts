@@ -283,7 +283,7 @@ describe('parseRdb on snapshots written by redis-server', () => {
     expect(await parseRdb(path)).toEqual({ rdbVersion: 11, keyCounts, expiringKeys, bytes: file.length });
   });
 
-  it('every truncation of a snapshot, and no byte flip, escapes as anything but a DbopsError', async () => {
+  it('every truncation fails with BackupCorrupt; a flipped byte never fails with anything but a DbopsError', async () => {
     const { file } = handMadeSnapshot();
     const path = join(dir, 'fuzz.rdb');
     for (let length = 0; length < file.length; length++) {
@@ -292,7 +292,7 @@ describe('parseRdb on snapshots written by redis-server', () => {
       expect(err, `cut at ${length}`).toMatchObject({ code: ErrorCode.BackupCorrupt });
     }
     for (let at = 9; at < file.length; at++) {
-      for (const value of [0x00, 0x3f, 0x40, 0x7f, 0x80, 0x81, 0xc3, 0xff, file[at]! ^ 0x01]) {
+      for (const value of [0x00, 0x40, 0x81, 0xc3, 0xff, file[at]! ^ 0x01]) {
         const copy = Buffer.from(file);
         copy[at] = value;
         writeFileSync(path, copy);
@@ -304,8 +304,8 @@ describe('parseRdb on snapshots written by redis-server', () => {
       }
     }
     const real = readFileSync(dump);
-    for (let i = 1; i <= 200; i++) {
-      const length = Math.floor((real.length * i) / 201);
+    for (let i = 1; i <= 40; i++) {
+      const length = Math.floor((real.length * i) / 41);
       writeFileSync(path, real.subarray(0, length));
       await expect(parseRdb(path), `cut at ${length}`).rejects.toMatchObject({ code: ErrorCode.BackupCorrupt });
     }
@@ -342,7 +342,7 @@ describe('parseRdb on snapshots written by redis-server', () => {
     writeFileSync(copy, bad);
     await expect(parseRdb(copy)).rejects.toMatchObject({
       code: ErrorCode.BackupCorrupt,
-      message: expect.stringMatching(new RegExp(`unknown value type 8 at byte ${at - 2}.*damaged`)),
+      message: expect.stringMatching(new RegExp(`at byte ${at - 2}.*unknown value type 8.*damaged`)),
     });
     bad[at - 2] = 7; // a module value
     writeFileSync(copy, bad);

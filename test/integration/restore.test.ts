@@ -12,9 +12,11 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
 import { createConnection, type Connection, type RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteLocal, localBackupDir } from '../../activities/backup/store';
+import { deleteLocal, localBackupDir, writeLocalManifest } from '../../activities/backup/store';
 import { createS3Client, ensureBucket } from '../../activities/s3/client';
 import {
+  BACKUP_DATABASE_WORKFLOW,
+  type BackupDatabaseResult,
   type BackupManifest,
   RESTORE_WORKFLOW,
   type RestoreInput,
@@ -266,18 +268,61 @@ describe('restoreBackup', () => {
     expect(await pgExists(target)).toBe(false);
   });
 
-  it('restores from S3 into a new database and removes the downloads', async () => {
-    const backup = await makeBackup(config, pgUrl(source), { upload: true });
-    await deleteLocal(config, backup.backupId);
-    const target = pgName('froms3');
-    pgDatabases.add(target);
+  it('restores plain and schema-only PostgreSQL backups; a count that differs from the manifest fails the check', async () => {
+    const plain = await makeBackup(config, pgUrl(source), { formats: ['plain'] });
+    const schemaOnly = await makeBackup(config, pgUrl(source), { formats: ['schema'] });
+    const [a, b, c] = [pgName('plain'), pgName('schema'), pgName('differs')];
+    [a, b, c].forEach((name) => pgDatabases.add(name));
 
-    const result = await restore({ backup: backup.backupId, target: pgUrl(target), createDatabase: true });
+    const fromPlain = await restore({ backup: plain.backupId, target: pgUrl(a), createDatabase: true });
+    expect(fromPlain.counts).toEqual(countsOf(plain));
 
-    expect(result).toMatchObject({ status: 'completed', from: 's3', createdDatabase: true });
-    expect(result.counts).toEqual(countsOf(backup));
-    expect(await pgCounts(target)).toMatchObject({ 'public.items': ITEMS, 'extra.notes': 3 });
+    const fromSchema = await restore({ backup: schemaOnly.backupId, target: pgUrl(b), createDatabase: true });
+    expect(fromSchema.counts.map((x) => [x.name, x.expected, x.actual])).toEqual(
+      countsOf(schemaOnly).map((x) => [x.name, 0, 0]),
+    );
+
+    // A manifest that promises one row more than the dump holds: the restore runs, the check catches it.
+    await writeLocalManifest(config, {
+      ...plain,
+      rowCounts: { ...plain.rowCounts, 'public.items': ITEMS + 1 },
+    });
+    const failed = await refusal({ backup: plain.backupId, target: pgUrl(c), createDatabase: true });
+    expect(failed.type).toBe(ErrorCode.BackupCorrupt);
+    expect(failed.message).toContain(`public.items: backup ${ITEMS + 1}, restored ${ITEMS}`);
+    expect(failed.message).toContain('may be partly restored');
+  });
+
+  it('backupDatabase with upload, then restores from S3 (asked for, and by :latest once the local copy is gone)', async () => {
+    const made = await t.withWorker(async () => {
+      const handle = await t.client.workflow.start(BACKUP_DATABASE_WORKFLOW, {
+        workflowId: t.workflowId('backup'),
+        taskQueue: t.taskQueue,
+        args: [{ target: pgUrl(source), upload: true, verify: 'read' }],
+      });
+      return (await handle.result()) as BackupDatabaseResult;
+    }, env);
+    expect(made).toMatchObject({ status: 'completed', uploaded: true });
+    const backupId = made.backupId ?? '';
+    const first = pgName('froms3');
+    const second = pgName('froms3_latest');
+    pgDatabases.add(first).add(second);
+
+    const result = await restore({ backup: backupId, target: pgUrl(first), from: 's3', createDatabase: true });
+
+    expect(result).toMatchObject({ status: 'completed', backupId, from: 's3', createdDatabase: true });
+    expect(await pgCounts(first)).toEqual(await pgCounts(source));
     const downloads = join(config.artifactDir, 'restores');
+    expect(existsSync(downloads) ? readdirSync(downloads) : []).toEqual([]);
+
+    await deleteLocal(config, backupId);
+    const latest = await restore({
+      backup: `${backupId.split('/')[0]}:latest`,
+      target: pgUrl(second),
+      createDatabase: true,
+    });
+    expect(latest).toMatchObject({ backupId, from: 's3' });
+    expect(latest.counts).toEqual(result.counts);
     expect(existsSync(downloads) ? readdirSync(downloads) : []).toEqual([]);
   });
 
