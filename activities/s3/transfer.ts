@@ -94,8 +94,9 @@ export async function uploadFile(
       Metadata: { [SHA256_METADATA]: expected },
       ...encryptionParams(encryption),
     },
+    // Two parts in flight of the 5 MiB minimum: a worker's memory stays flat and small whatever the file size.
     queueSize: 2,
-    partSize: 8 * 1024 * 1024,
+    partSize: 5 * 1024 * 1024,
     leavePartsOnError: false,
   });
   if (onProgress) upload.on('httpUploadProgress', (p) => onProgress(p.loaded ?? 0));

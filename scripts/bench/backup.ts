@@ -94,18 +94,29 @@ async function main(): Promise<void> {
       rmSync(artifacts, { recursive: true, force: true });
       const worker = await startBenchWorker(client, config, { DBOPS_ARTIFACT_DIR: artifacts });
       let peak = 0;
-      const sampler = setInterval(() => (peak = Math.max(peak, worker.rssMb())), 200);
+      const byPhase: Record<string, number> = {};
       const started = performance.now();
       let result: BackupDatabaseResult;
+      const handle = await client.workflow.start(BACKUP_DATABASE_WORKFLOW, {
+        workflowId: `bench-backup-${mb}-${Date.now()}`,
+        taskQueue: worker.taskQueue,
+        args: [{ target: url, formats: ['custom'], verify: 'read', upload: true }],
+      });
+      // Resident memory sampled with the phase it was seen in, to tell which step needs the memory.
+      let sampling: Promise<unknown> = Promise.resolve();
+      const sampler = setInterval(() => {
+        const rss = worker.rssMb();
+        peak = Math.max(peak, rss);
+        sampling = handle
+          .query<{ phase: string }>('progress')
+          .then(({ phase }) => (byPhase[phase] = Math.max(byPhase[phase] ?? 0, rss)))
+          .catch(() => undefined);
+      }, 200);
       try {
-        const handle = await client.workflow.start(BACKUP_DATABASE_WORKFLOW, {
-          workflowId: `bench-backup-${mb}-${Date.now()}`,
-          taskQueue: worker.taskQueue,
-          args: [{ target: url, formats: ['custom'], verify: 'read', upload: true }],
-        });
         result = (await handle.result()) as BackupDatabaseResult;
       } finally {
         clearInterval(sampler);
+        await sampling;
         peak = Math.max(peak, worker.peakRssMb());
         await worker.stop();
       }
@@ -117,7 +128,9 @@ async function main(): Promise<void> {
           `whole backup (dump, upload, manifest, read-verify) ${(totalMs / 1000).toFixed(2)} s (${(totalMs / rawMs).toFixed(2)}× raw, target ≤ 2) · ` +
           `steps ${Object.entries(result.timings)
             .map(([k, v]) => `${k} ${(v / 1000).toFixed(2)} s`)
-            .join(', ')} · worker peak RSS ${peak.toFixed(0)} MB (target ≤ 200)`,
+            .join(', ')} · worker peak RSS ${peak.toFixed(0)} MB (target ≤ 200; by phase ${Object.entries(byPhase)
+            .map(([p, v]) => `${p} ${v.toFixed(0)}`)
+            .join(', ')})`,
       );
       process.stdout.write(`${lines[lines.length - 1]}\n`);
       rmSync(artifacts, { recursive: true, force: true });
