@@ -4,7 +4,7 @@
  * without one is unfinished and is neither listed nor counted); listing reads manifests only, and reports
  * anything else under the prefix as foreign, never to be touched.
  */
-import { existsSync } from 'node:fs';
+import { type Dirent, existsSync } from 'node:fs';
 import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -98,11 +98,18 @@ export interface Listing {
 export async function listLocal(config: DbopsConfig, target?: string): Promise<Listing> {
   const root = join(config.artifactDir, config.backup.prefix);
   const result: Listing = { backups: [], foreign: [], unfinished: [] };
-  const targets = target ? [target] : await readdirSafe(root);
+  let targets = target ? [target] : [];
+  if (!target) {
+    const entries = await entriesSafe(root);
+    targets = entries.filter((d) => d.isDirectory()).map((d) => d.name);
+    result.foreign.push(...entries.filter((d) => !d.isDirectory()).map((d) => join(root, d.name)));
+  }
   for (const t of targets) {
-    for (const stamp of await readdirSafe(join(root, t))) {
+    for (const entry of await entriesSafe(join(root, t))) {
+      const stamp = entry.name;
       const id = `${t}/${stamp}`;
-      if (!parseBackupId(id)) {
+      // A file, or a folder not named like a timestamp, is not a backup: reported, never touched.
+      if (!entry.isDirectory() || !parseBackupId(id)) {
         result.foreign.push(join(root, t, stamp));
         continue;
       }
@@ -191,9 +198,9 @@ export function describeS3Error(err: unknown, bucket: string): unknown {
   return err;
 }
 
-async function readdirSafe(path: string): Promise<string[]> {
+async function entriesSafe(path: string): Promise<Dirent[]> {
   try {
-    return (await readdir(path, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+    return await readdir(path, { withFileTypes: true });
   } catch {
     return [];
   }

@@ -15,6 +15,9 @@ export function createS3Client(s3: DbopsConfig['s3']): S3Client {
     requestChecksumCalculation: s3.checksums,
     responseChecksumValidation: s3.checksums,
     maxAttempts: 5,
+    // A store that stops answering (frozen, network partition) must fail the request, not hang the activity
+    // until its start-to-close timeout: 10 s to connect, 60 s without a byte on an open socket.
+    requestHandler: { connectionTimeout: 10_000, requestTimeout: 60_000 },
   });
 }
 

@@ -14,11 +14,18 @@ import { Redis } from 'ioredis';
 import { createConnection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client, ensureBucket } from '../../activities/s3/client';
-import { type BackupManifest, NIGHTLY_BACKUP_WORKFLOW, type NightlyBackupResult } from '../../common/contracts/backup';
+import {
+  BACKUP_DATABASE_WORKFLOW,
+  type BackupDatabaseResult,
+  type BackupManifest,
+  NIGHTLY_BACKUP_WORKFLOW,
+  type NightlyBackupResult,
+} from '../../common/contracts/backup';
 import { applyNightlySchedule, NIGHTLY_SCHEDULE_ID } from '../../scripts/schedules/nightly';
+import { parseJson, runDbops } from '../support/cli';
 import { TestDatabase } from '../support/migration';
 import { SERVERS } from '../support/servers';
-import { testConfig, TestTemporal, uniqueName } from '../support/temporal';
+import { testConfig, testEnv, TestTemporal, uniqueName } from '../support/temporal';
 
 const mailpit = {
   async search(query: string): Promise<{ ID: string; Subject: string }[]> {
@@ -215,6 +222,66 @@ describe('nightly backup on every engine', () => {
     const text = await mailpit.text(found[0]?.ID ?? '');
     expect(text).toContain('t_pg: ok');
     expect(text).toContain('sqlite-shop: ok');
+
+    // `dbops backups list` reads the same manifests, in both places, with what retention decides today.
+    const listed = parseJson<{
+      backups: { backupId: string; location: string; verification: string; retention: string }[];
+    }>(await runDbops(['backups', 'list', '--json'], testEnv(t.taskQueue, env)));
+    const pgCopies = listed.backups.filter((b) => b.backupId === `t_pg/${timestamp}`);
+    expect(pgCopies.map((b) => b.location).sort()).toEqual(['local', 's3']);
+    expect(pgCopies[0]?.verification).toBe('passed (restore)');
+    expect(pgCopies[0]?.retention).toMatch(/^keep: .*newest verified backup/);
+  });
+
+  it('dbops backup --wait --json: one JSON object, exit 0 when every target is backed up, exit 1 with the full result when one fails', async () => {
+    const cliEnv = testEnv(t.taskQueue, env);
+    const { ok, failed } = await t.withWorker(async () => {
+      const ok = await runDbops(['backup', sqlitePath, '--verify', 'read', '--no-upload', '--wait', '--json'], cliEnv);
+      const failed = await runDbops(
+        ['backup', sqlitePath, join(artifacts, 'missing.db'), '--no-upload', '--no-retention', '--wait', '--json'],
+        cliEnv,
+      );
+      return { ok, failed };
+    }, env);
+    expect(ok.code, ok.stderr).toBe(0);
+    const result = parseJson<NightlyBackupResult>(ok);
+    expect(result.backups[0]).toMatchObject({ target: 'sqlite-shop', status: 'completed', uploaded: false });
+    expect(result.backups[0]?.verification).toMatchObject({ level: 'read', status: 'passed' });
+    expect(failed.code).toBe(1);
+    const report = parseJson<{ status: string; error: { type: string }; result: NightlyBackupResult }>(failed);
+    expect(report.status).toBe('failed');
+    expect(report.error.type).toBe('DBOPS_BACKUP_FAILED');
+    expect(report.result.backups.map((b) => [b.target, b.status])).toEqual([
+      ['sqlite-shop', 'completed'],
+      ['sqlite-missing', 'failed'],
+    ]);
+    expect(report.result.backups[1]?.error?.type).toBe('DBOPS_BAD_INPUT');
+  });
+
+  it('encrypts uploads with the configured KMS key (SSE aws:kms on MinIO)', async () => {
+    const sseEnv = { ...env, DBOPS_BACKUP_SSE: 'aws:kms', DBOPS_BACKUP_SSE_KMS_KEY_ID: 'dbops-local-key' };
+    const result = await t.withWorker(
+      () =>
+        t.client.workflow.execute(BACKUP_DATABASE_WORKFLOW, {
+          taskQueue: t.taskQueue,
+          workflowId: t.workflowId('sse'),
+          args: [{ target: sqlitePath, timestamp: '20261129T030000Z', verify: 'checksum' }],
+        }) as Promise<BackupDatabaseResult>,
+      sseEnv,
+    );
+    expect(result).toMatchObject({ status: 'completed', uploaded: true });
+    const s3 = createS3Client(testConfig(t.taskQueue, sseEnv).s3);
+    try {
+      for (const name of ['database.sqlite', 'manifest.json']) {
+        const head = await s3.send(
+          new HeadObjectCommand({ Bucket: bucket, Key: `backups/sqlite-shop/20261129T030000Z/${name}` }),
+        );
+        expect(head.ServerSideEncryption, name).toBe('aws:kms');
+        expect(head.SSEKMSKeyId, name).toContain('dbops-local-key');
+      }
+    } finally {
+      s3.destroy();
+    }
   });
 
   it('applies the nightly Schedule idempotently, and a triggered run names its backups after the scheduled time', async () => {
