@@ -52,6 +52,15 @@ function runInstant(): Date {
   return scheduled ?? info.startTime;
 }
 
+/** Refuses a timestamp later than this run: retention would keep it forever and `latest` would pick it. */
+function futureTimestampProblem(timestamp: string | undefined): string[] {
+  if (timestamp === undefined) return [];
+  const at = Date.parse(timestampToIso(timestamp));
+  return at > workflowInfo().startTime.getTime() + 5 * 60_000
+    ? [`timestamp: ${timestamp} is later than this run started; a backup cannot be dated in the future`]
+    : [];
+}
+
 function badInput(problems: string[]): ApplicationFailure {
   return ApplicationFailure.create({
     type: ErrorCode.BadInput,
@@ -64,12 +73,15 @@ function badInput(problems: string[]): ApplicationFailure {
 export async function backupDatabase(input: BackupDatabaseInput): Promise<BackupDatabaseResult> {
   guardInput(input);
   const problems = inputProblems(backupDatabaseInputSchema, input);
+  if (problems.length === 0) problems.push(...futureTimestampProblem(input.timestamp));
   if (problems.length > 0) throw badInput(problems);
   const state = new JobState('backup', [input.target], { phase: 'prepare', message: `preparing ${input.target}` });
   const steps = new StepRunner(state);
   const started = Date.now();
   try {
     const settings = await backupSettings({ targets: [input.target] });
+    const invalid = settings.invalid[0];
+    if (invalid) throw ApplicationFailure.create({ ...invalid.error, nonRetryable: true });
     const target = settings.targets[0] as BackupTarget;
     const timestamp = input.timestamp ?? backupTimestamp(runInstant());
     const backupId = `${target.name}/${timestamp}`;
@@ -154,6 +166,7 @@ export async function backupDatabase(input: BackupDatabaseInput): Promise<Backup
 export async function nightlyBackup(input: NightlyBackupInput = {}): Promise<NightlyBackupResult> {
   guardInput(input);
   const problems = inputProblems(nightlyBackupInputSchema, input);
+  if (problems.length === 0) problems.push(...futureTimestampProblem(input.timestamp));
   if (problems.length > 0) throw badInput(problems);
   const state = new JobState('backup', input.targets ?? [], { phase: 'prepare', message: 'resolving targets' });
   const steps = new StepRunner(state);
@@ -162,7 +175,7 @@ export async function nightlyBackup(input: NightlyBackupInput = {}): Promise<Nig
   const timestamp = input.timestamp ?? backupTimestamp(instant);
   try {
     const settings = await backupSettings({ targets: input.targets });
-    const total = settings.targets.length;
+    const total = settings.targets.length + settings.invalid.length;
     let done = 0;
     const backups = await steps.run('backup', `backing up ${total} target(s)`, () =>
       Promise.all(
@@ -174,18 +187,38 @@ export async function nightlyBackup(input: NightlyBackupInput = {}): Promise<Nig
         }),
       ),
     );
+    // A target that could not even be resolved is that target's failure, reported with the others.
+    for (const bad of settings.invalid) {
+      backups.push({
+        status: 'failed',
+        target: bad.name,
+        files: [],
+        totalBytes: 0,
+        uploaded: false,
+        durationMs: 0,
+        timings: {},
+        error: bad.error,
+      });
+    }
     const failed = backups.filter((b) => b.status === 'failed').map((b) => b.target);
     const succeeded = backups.filter((b) => b.status === 'completed').map((b) => b.target);
     let retention: RetentionReport[] = [];
+    let retentionError: { type: string; message: string } | undefined;
     if (!input.skipRetention && succeeded.length > 0) {
-      retention = await steps.run('retention', `applying retention to ${succeeded.length} target(s)`, () =>
-        backupRetention({
-          targets: succeeded,
-          now: instant.toISOString(),
-          dryRun: input.retentionDryRun ?? settings.retentionDryRun,
-          s3: input.upload ?? settings.upload,
-        }),
-      );
+      // A retention that fails is reported with the night's result; the backups it follows still count.
+      try {
+        retention = await steps.run('retention', `applying retention to ${succeeded.length} target(s)`, () =>
+          backupRetention({
+            targets: succeeded,
+            now: instant.toISOString(),
+            dryRun: input.retentionDryRun ?? settings.retentionDryRun,
+            s3: input.upload ?? settings.upload,
+          }),
+        );
+      } catch (err) {
+        const root = rootOf(err);
+        retentionError = { type: root.type ?? ErrorCode.BackupFailed, message: root.message };
+      }
     }
     const result: NightlyBackupResult = {
       status: failed.length === 0 ? 'completed' : succeeded.length === 0 ? 'failed' : 'partial',
@@ -193,10 +226,11 @@ export async function nightlyBackup(input: NightlyBackupInput = {}): Promise<Nig
       backups,
       failed,
       retention,
+      ...(retentionError ? { retentionError } : {}),
       notification: { sent: [], failed: [] },
       durationMs: 0,
     };
-    if (failed.length > 0 || settings.notifyOnSuccess) {
+    if (failed.length > 0 || retentionError || settings.notifyOnSuccess) {
       result.notification = await steps.run('notify', 'sending the notification', () => notify(settings, result));
     }
     result.durationMs = Date.now() - started;
@@ -281,8 +315,13 @@ async function notify(
       failedCount > 0
         ? `dbops backup ${result.timestamp}: ${failedCount} of ${result.backups.length} FAILED`
         : `dbops backup ${result.timestamp}: ${result.backups.length} backup(s) verified`,
-    status: failedCount > 0 ? ('failure' as const) : ('success' as const),
-    summary: `${result.backups.length - failedCount} of ${result.backups.length} backup(s) completed; retention deleted ${deleted} backup(s).`,
+    status:
+      failedCount > 0 ? ('failure' as const) : result.retentionError ? ('warning' as const) : ('success' as const),
+    summary:
+      `${result.backups.length - failedCount} of ${result.backups.length} backup(s) completed; retention deleted ${deleted} backup(s).` +
+      (result.retentionError
+        ? ` Retention failed: ${result.retentionError.type} ${result.retentionError.message}`
+        : ''),
     lines: result.backups.map((b) =>
       b.status === 'completed'
         ? `${b.target}: ok — ${b.backupId}, ${b.files.length} file(s), ${b.totalBytes} bytes, verified (${b.verification?.level ?? 'none'})${b.reused ? ', reused' : ''}`

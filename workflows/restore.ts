@@ -46,6 +46,13 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
     );
     located = backup;
     const { backupId, engine } = backup;
+    if (backup.verification.status === 'failed' && !input.allowUnverified) {
+      throw ApplicationFailure.create({
+        type: ErrorCode.RestoreRefused,
+        message: `${backupId} failed its verification (${backup.verification.details[0] ?? 'see its manifest'}): it is known to be damaged or incomplete; restore another backup, or pass allowUnverified: true (CLI --allow-unverified) to restore it anyway (target was not touched)`,
+        nonRetryable: true,
+      });
+    }
     const flags = {
       clean: input.clean ?? false,
       createDatabase: input.createDatabase ?? false,

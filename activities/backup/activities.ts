@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { heartbeat, cancellationSignal, activityInfo } from '@temporalio/activity';
+import { cancellationSignal, activityInfo } from '@temporalio/activity';
 import {
   type BackupFile,
   type BackupFormat,
@@ -25,6 +25,7 @@ import { notificationSecrets } from '../../config/load';
 import { resolveTarget } from '../connections/resolve';
 import type { ActivityDeps } from '../deps';
 import { withFailureMapping } from '../failures';
+import { keepAlive } from '../keep-alive';
 import { sendEmail } from '../notify/email';
 import type { NotificationMessage } from '../notify/message';
 import { sendWebhook } from '../notify/webhook';
@@ -33,8 +34,12 @@ import { applyLifecycleBackstop, backstopRule } from '../s3/lifecycle';
 import { SHA256_METADATA, uploadFile } from '../s3/transfer';
 import { dumpTarget, type DumpFacts } from './dump';
 import { applyRetention } from './retention';
+import { sourceAddress } from './dump';
 import {
+  deleteS3Manifest,
   describeS3Error,
+  listLocal,
+  listS3,
   localBackupDir,
   PENDING_FILE,
   readLocalManifest,
@@ -60,6 +65,8 @@ export interface BackupTarget {
 /** The settings a backup workflow needs from the worker's configuration (workflows cannot read it). */
 export interface BackupSettings {
   targets: BackupTarget[];
+  /** References that could not be resolved (unknown connection, secret in the input…), with why. */
+  invalid: { ref: string; name: string; error: { type: string; message: string } }[];
   formats: BackupFormat[];
   verify: 'auto' | VerifyLevel;
   restoreVerifyMaxBytes: number;
@@ -69,16 +76,6 @@ export interface BackupSettings {
   notifyOnSuccess: boolean;
   uiUrl: string;
   namespace: string;
-}
-
-/** Heartbeats every 5 s while `body` runs. */
-async function keepAlive<T>(details: () => Record<string, unknown>, body: () => Promise<T>): Promise<T> {
-  const timer = setInterval(() => heartbeat(details()), 5_000);
-  try {
-    return await body();
-  } finally {
-    clearInterval(timer);
-  }
 }
 
 /** Builds the backup activities around the worker's shared dependencies. */
@@ -92,7 +89,7 @@ export function createBackupActivities({ config, connections }: ActivityDeps) {
     if (!existsSync(path))
       throw new DbopsError(
         ErrorCode.BackupFailed,
-        `the dump of ${backupId} is not in ${localBackupDir(config, backupId)} on this worker's host: the workers of one task queue must share the artifact folder (DBOPS_ARTIFACT_DIR); the backup will be taken again`,
+        `the dump of ${backupId} is not in ${localBackupDir(config, backupId)} on this worker's host: the workers of one task queue must share the artifact folder (DBOPS_ARTIFACT_DIR); run the backup again`,
         { retryable: false },
       );
     return JSON.parse(await readFile(path, 'utf8')) as DumpFacts;
@@ -106,10 +103,18 @@ export function createBackupActivities({ config, connections }: ActivityDeps) {
           input.targets && input.targets.length > 0
             ? input.targets
             : (config.schedules.nightlyBackup.targets ?? Object.keys(config.connections).sort());
-        const targets = refs.map((ref) => {
-          const t = resolveTarget(ref, config);
-          return { ref, name: backupTargetName(ref), label: t.label, engine: t.engine };
-        });
+        // A reference that cannot be resolved is reported as that target's failure; the others still run.
+        const targets: BackupTarget[] = [];
+        const invalid: { ref: string; name: string; error: { type: string; message: string } }[] = [];
+        for (const ref of refs) {
+          try {
+            const t = resolveTarget(ref, config);
+            targets.push({ ref, name: backupTargetName(ref), label: t.label, engine: t.engine });
+          } catch (err) {
+            if (!(err instanceof DbopsError)) throw err;
+            invalid.push({ ref, name: backupTargetName(ref), error: { type: err.code, message: err.message } });
+          }
+        }
         const names = new Map<string, string>();
         for (const t of targets) {
           const other = names.get(t.name);
@@ -123,6 +128,7 @@ export function createBackupActivities({ config, connections }: ActivityDeps) {
         const secrets = notificationSecrets();
         return {
           targets,
+          invalid,
           formats: [...config.backup.formats],
           verify: config.backup.verify,
           restoreVerifyMaxBytes: config.backup.restoreVerifyMaxBytes,
@@ -149,7 +155,20 @@ export function createBackupActivities({ config, connections }: ActivityDeps) {
       upload: boolean;
     }): Promise<{ existing?: BackupManifest }> {
       return withFailureMapping(`backupPrepare ${input.backupId}`, async () => {
-        resolveTarget(input.target, config);
+        const target = resolveTarget(input.target, config);
+        const address = sourceAddress(target);
+        const folder = input.backupId.split('/')[0] ?? '';
+        // One folder, one database: backups of another database under the same name would be counted by its
+        // retention and restored as its `latest`.
+        const foreign = [
+          ...(await listLocal(config, folder)).backups,
+          ...(input.upload ? (await listS3(s3(), config, folder)).backups : []),
+        ].find((b) => b.manifest.source.address !== undefined && b.manifest.source.address !== address);
+        if (foreign)
+          throw new DbopsError(
+            ErrorCode.BadInput,
+            `the backups under "${folder}" are of ${foreign.manifest.source.address}, not of ${address ?? target.label}: give this target a connection name of its own`,
+          );
         if (input.upload) {
           await s3()
             .send(new HeadBucketCommand({ Bucket: config.s3.bucket }))
@@ -163,6 +182,9 @@ export function createBackupActivities({ config, connections }: ActivityDeps) {
             });
           const remote = await readS3Manifest(s3(), config, input.backupId);
           if (remote && remote.verification.status !== 'pending') return { existing: remote };
+          // A manifest left pending by a run that died before verifying: uncommit it before the files it
+          // lists are written again.
+          if (remote) await deleteS3Manifest(s3(), config, input.backupId);
         }
         const local = await readLocalManifest(config, input.backupId);
         if (local && local.verification.status !== 'pending' && (!input.upload || local.s3)) return { existing: local };
@@ -324,14 +346,26 @@ export function createBackupActivities({ config, connections }: ActivityDeps) {
       return withFailureMapping('backupRetention', async () => {
         const reports: RetentionReport[] = [];
         const { local, s3: remote } = config.backup.retention;
-        for (const target of input.targets) {
-          reports.push(await applyRetention(config, 'local', target, local, { now: input.now, dryRun: input.dryRun }));
-          if (input.s3)
-            reports.push(
-              await applyRetention(config, 's3', target, remote, { now: input.now, dryRun: input.dryRun, s3: s3() }),
-            );
-          heartbeat({ target });
-        }
+        let current = '';
+        await keepAlive(
+          () => ({ step: 'retention', target: current }),
+          async () => {
+            for (const target of input.targets) {
+              current = target;
+              reports.push(
+                await applyRetention(config, 'local', target, local, { now: input.now, dryRun: input.dryRun }),
+              );
+              if (input.s3)
+                reports.push(
+                  await applyRetention(config, 's3', target, remote, {
+                    now: input.now,
+                    dryRun: input.dryRun,
+                    s3: s3(),
+                  }),
+                );
+            }
+          },
+        );
         if (input.s3 && !input.dryRun && remote.keepWithinDays > 0) {
           await applyLifecycleBackstop(s3(), config.s3.bucket, [
             backstopRule(

@@ -168,7 +168,10 @@ export function sourceAddress(target: ResolvedTarget): string | undefined {
   const database =
     decodeURIComponent(u.pathname.replace(/^\//, '')) ||
     (target.engine === 'redis' ? '0' : decodeURIComponent(u.username));
-  return `${target.engine}://${u.hostname.toLowerCase()}:${u.port || ports[target.engine]}/${database}`;
+  // The loopback names are one host: `localhost` must not slip past a check against `127.0.0.1`.
+  const host = u.hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  const canonical = host === 'localhost' || host === '::1' || /^127\./.test(host) ? '127.0.0.1' : host;
+  return `${target.engine}://${canonical}:${u.port || ports[target.engine]}/${database}`;
 }
 
 function fileEntry(path: string, bytes: number, sha256: string): Pick<BackupFile, 'name' | 'bytes' | 'sha256'> {

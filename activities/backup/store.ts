@@ -158,6 +158,16 @@ export async function listS3(client: S3Client, config: DbopsConfig, target?: str
   return result;
 }
 
+/** Removes the S3 manifest of a backup (uncommits it), leaving its files for the next write or for retention. */
+export async function deleteS3Manifest(client: S3Client, config: DbopsConfig, backupId: string): Promise<void> {
+  await client.send(
+    new DeleteObjectsCommand({
+      Bucket: config.s3.bucket,
+      Delete: { Objects: [{ Key: s3Key(config, backupId, MANIFEST_FILE) }] },
+    }),
+  );
+}
+
 /** Deletes a local backup folder: the manifest first, so a half-deleted folder is never a listed backup. */
 export async function deleteLocal(config: DbopsConfig, backupId: string): Promise<void> {
   const dir = localBackupDir(config, backupId);

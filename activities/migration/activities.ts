@@ -14,6 +14,7 @@ import { classifyDriverError } from '../connections/classify-error';
 import { resolveTarget } from '../connections/resolve';
 import type { ActivityDeps } from '../deps';
 import { withFailureMapping } from '../failures';
+import { keepAlive } from '../keep-alive';
 import { runArtifactDir } from '../files/artifact-paths';
 import { sha256File } from '../files/sha256';
 import { dropSchema } from '../postgres/schemas';
@@ -26,16 +27,6 @@ import { importChunk } from './import-chunk';
 import { writeReports } from './report';
 import { exportInThreads } from './source-thread';
 import { verifyTable } from './verify-table';
-
-/** Heartbeats every 5 s while `body` runs (between the step's own progress heartbeats, e.g. during CREATE INDEX). */
-async function keepAlive<T>(details: Record<string, unknown>, body: () => Promise<T>): Promise<T> {
-  const timer = setInterval(() => heartbeat(details), 5_000);
-  try {
-    return await body();
-  } finally {
-    clearInterval(timer);
-  }
-}
 
 /** Builds the migration activities around the worker's shared dependencies. */
 export function createMigrationActivities({ config, connections }: ActivityDeps) {

@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, realpath, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
+import { activityInfo, cancellationSignal } from '@temporalio/activity';
 import Database from 'better-sqlite3';
 import type { Redis } from 'ioredis';
 import {
@@ -44,6 +44,7 @@ import type { ConnectionRegistry } from '../connections/registry';
 import { resolveTarget, type ResolvedTarget } from '../connections/resolve';
 import type { ActivityDeps } from '../deps';
 import { withFailureMapping } from '../failures';
+import { keepAlive } from '../keep-alive';
 import { runArtifactDir } from '../files/artifact-paths';
 import { sha256File } from '../files/sha256';
 import { createMysqlDatabase, mysqlDatabaseState, mysqlRowCounts, restoreMysql } from '../mysql/restore';
@@ -103,16 +104,6 @@ const ID_FORMS =
 const REDIS_BATCH = 200;
 /** Database comment that marks a PostgreSQL database created by this restore run. */
 const createdMarker = (workflowId: string): string => `created by dbops restore ${workflowId}`;
-
-/** Heartbeats every 5 s while `body` runs. */
-async function keepAlive<T>(details: () => Record<string, unknown>, body: () => Promise<T>): Promise<T> {
-  const timer = setInterval(() => heartbeat(details()), 5_000);
-  try {
-    return await body();
-  } finally {
-    clearInterval(timer);
-  }
-}
 
 /** Builds the restore activities around the worker's shared dependencies. */
 export function createRestoreActivities({ config, connections }: ActivityDeps) {

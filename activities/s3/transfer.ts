@@ -94,9 +94,10 @@ export async function uploadFile(
       Metadata: { [SHA256_METADATA]: expected },
       ...encryptionParams(encryption),
     },
-    // Two parts in flight of the 5 MiB minimum: a worker's memory stays flat and small whatever the file size.
+    // Two parts in flight of the 5 MiB minimum (larger only for files above ~45 GiB, as S3 allows 10,000 parts):
+    // a worker's memory stays flat and small whatever the file size.
     queueSize: 2,
-    partSize: 5 * 1024 * 1024,
+    partSize: Math.max(5 * 1024 * 1024, Math.ceil(size / 9_000)),
     leavePartsOnError: false,
   });
   if (onProgress) upload.on('httpUploadProgress', (p) => onProgress(p.loaded ?? 0));

@@ -37,6 +37,14 @@ export function backupTimestamp(instant: Date): string {
     .replace(/\.\d+Z$/, 'Z');
 }
 
+/** True when `stamp` is a backup timestamp naming a real instant (not 20261399T999999Z). */
+export function isRealTimestamp(stamp: string): boolean {
+  if (!BACKUP_TIMESTAMP.test(stamp)) return false;
+  const iso = timestampToIso(stamp);
+  const parsed = new Date(iso);
+  return !Number.isNaN(parsed.getTime()) && parsed.toISOString().replace('.000Z', 'Z') === iso;
+}
+
 /** `20261130T030000Z` → the ISO instant. */
 export function timestampToIso(stamp: string): string {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(stamp);
@@ -157,7 +165,10 @@ export const backupDatabaseInputSchema = z.strictObject({
   /** A connection name, password-free URL or SQLite path. */
   target: z.string().min(1),
   /** The backup's timestamp (YYYYMMDDTHHMMSSZ); default: the workflow's start time. */
-  timestamp: z.string().regex(BACKUP_TIMESTAMP, 'must be YYYYMMDDTHHMMSSZ (UTC), e.g. 20261130T030000Z').optional(),
+  timestamp: z
+    .string()
+    .refine(isRealTimestamp, 'must be a real UTC instant written YYYYMMDDTHHMMSSZ, e.g. 20261130T030000Z')
+    .optional(),
   formats: formats.optional(),
   /** Highest verification to run; default: the config's (`auto`: restore up to backup.restoreVerifyMaxBytes). */
   verify: verify.optional(),
@@ -178,7 +189,10 @@ export const nightlyBackupInputSchema = z.strictObject({
   /** Skip retention entirely this run. */
   skipRetention: z.boolean().optional(),
   /** Fixed timestamp (YYYYMMDDTHHMMSSZ); default: the Schedule's time, else the start time. */
-  timestamp: z.string().regex(BACKUP_TIMESTAMP, 'must be YYYYMMDDTHHMMSSZ (UTC)').optional(),
+  timestamp: z
+    .string()
+    .refine(isRealTimestamp, 'must be a real UTC instant written YYYYMMDDTHHMMSSZ, e.g. 20261130T030000Z')
+    .optional(),
 });
 export type NightlyBackupInput = z.infer<typeof nightlyBackupInputSchema>;
 
@@ -196,6 +210,8 @@ export const restoreInputSchema = z.strictObject({
   createDatabase: z.boolean().optional(),
   /** Allow restoring onto the very database the backup was taken from. */
   overwriteSource: z.boolean().optional(),
+  /** Restore a backup whose verification failed (refused otherwise: it is known to be damaged or incomplete). */
+  allowUnverified: z.boolean().optional(),
   /** pg_restore parallel jobs (default 2). */
   jobs: z.number().int().min(1).max(32).optional(),
 });
@@ -232,6 +248,8 @@ export interface RetentionReport {
   dryRun: boolean;
   decisions: RetentionDecision[];
   deleted: string[];
+  /** Backups that never got a manifest (a run died), removed once two days old (listed even on a dry run). */
+  unfinishedRemoved: string[];
   /** Objects or folders under the prefix that are not dbops backups: never touched. */
   ignored: string[];
   skipped?: string;
@@ -244,6 +262,8 @@ export interface NightlyBackupResult {
   backups: BackupDatabaseResult[];
   failed: string[];
   retention: RetentionReport[];
+  /** Why retention did not run to the end (the backups of the night are unaffected). */
+  retentionError?: { type: string; message: string };
   notification: { sent: string[]; failed: { channel: string; error: string }[] };
   durationMs: number;
 }

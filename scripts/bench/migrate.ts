@@ -7,22 +7,12 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import {
-  createReadStream,
-  createWriteStream,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import { temporal } from '@temporalio/proto';
 import { qualified } from '../../activities/postgres/identifiers';
 import { loadConfig } from '../../config/load';
 import { MIGRATION_WORKFLOW, type MigrationResult } from '../../common/contracts/migration';
@@ -30,6 +20,7 @@ import { connectClient } from '../cli/temporal-client';
 import { createHelloAgentsDb } from '../sample/helloagents';
 import { freshDatabase } from '../stack/local-postgres';
 import { PATHS } from '../stack/paths';
+import { startBenchWorker } from './bench-worker';
 
 const users = Number(process.argv[process.argv.indexOf('--users') + 1] ?? 5000) || 5000;
 const dir = join(PATHS.state, 'bench');
@@ -43,30 +34,11 @@ async function timed<T>(body: () => Promise<T>): Promise<{ ms: number; value: T 
 /** dbops on its own worker process (so its peak RSS is the worker's alone). */
 async function runDbops(source: string): Promise<{ ms: number; rssMb: number; result: MigrationResult; url: string }> {
   const url = await freshDatabase('bench_dbops');
-  const taskQueue = `bench-${process.pid}`;
-  const worker = spawn(process.execPath, [...PATHS.workerNodeFlags, PATHS.workerEntry], {
-    env: {
-      ...process.env,
-      DBOPS_TASK_QUEUE: taskQueue,
-      DBOPS_ARTIFACT_DIR: join(dir, 'artifacts'),
-      DBOPS_LOG_LEVEL: 'WARN',
-      ...PATHS.workerEnv,
-    },
-    stdio: 'inherit',
-  });
   const config = loadConfig();
   const { client, close } = await connectClient(config);
+  const worker = await startBenchWorker(client, config, { DBOPS_ARTIFACT_DIR: join(dir, 'artifacts') });
+  const taskQueue = worker.taskQueue;
   try {
-    for (let i = 0; ; i++) {
-      const { pollers } = await client.connection.workflowService.describeTaskQueue({
-        namespace: config.temporal.namespace,
-        taskQueue: { name: taskQueue },
-        taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
-      });
-      if ((pollers ?? []).length > 0) break;
-      if (i > 600) throw new Error('bench worker did not start');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
     const rssByPhase: Record<string, number> = {};
     const { ms, value } = await timed(async () => {
       const handle = await client.workflow.start(MIGRATION_WORKFLOW, {
@@ -78,8 +50,7 @@ async function runDbops(source: string): Promise<{ ms: number; rssMb: number; re
       const inFlight = new Set<Promise<unknown>>();
       const sampler = setInterval(() => {
         if (inFlight.size > 0) return;
-        const rss =
-          Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${worker.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+        const rss = worker.rssMb();
         const sample = handle
           .query<{ phase: string }>('progress')
           .then(({ phase }) => (rssByPhase[phase] = Math.max(rssByPhase[phase] ?? 0, rss)))
@@ -99,13 +70,11 @@ async function runDbops(source: string): Promise<{ ms: number; rssMb: number; re
         .map(([phase, mb]) => `${phase} ${mb.toFixed(0)}`)
         .join(', ')}\n`,
     );
-    const status = readFileSync(`/proc/${worker.pid}/status`, 'utf8');
-    const rssMb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+    const rssMb = worker.peakRssMb();
     return { ms, rssMb, result: value, url };
   } finally {
     await close();
-    worker.kill('SIGTERM');
-    await once(worker, 'exit');
+    await worker.stop();
   }
 }
 

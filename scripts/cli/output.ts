@@ -44,3 +44,16 @@ export function say(line: string): void {
 export function warn(line: string): void {
   process.stderr.write(`${line}\n`);
 }
+
+/** Bytes for people: `1.5 MB`; empty for an unknown size. */
+export function formatBytes(bytes: number | undefined): string {
+  if (bytes === undefined) return '';
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}

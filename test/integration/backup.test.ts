@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeleteBucketCommand, DeleteObjectsCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
 import { createConnection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,29 +22,12 @@ import {
   type NightlyBackupResult,
 } from '../../common/contracts/backup';
 import { applyNightlySchedule, NIGHTLY_SCHEDULE_ID } from '../../scripts/schedules/nightly';
+import { dropBucket } from '../support/backup';
 import { parseJson, runDbops } from '../support/cli';
+import { mailpit } from '../support/mailpit';
 import { TestDatabase } from '../support/migration';
 import { SERVERS } from '../support/servers';
 import { testConfig, testEnv, TestTemporal, uniqueName } from '../support/temporal';
-
-const mailpit = {
-  async search(query: string): Promise<{ ID: string; Subject: string }[]> {
-    const res = await fetch(`${SERVERS.mailpitApi}/api/v1/search?query=${encodeURIComponent(query)}`);
-    return ((await res.json()) as { messages: { ID: string; Subject: string }[] }).messages;
-  },
-  async text(id: string): Promise<string> {
-    const res = await fetch(`${SERVERS.mailpitApi}/api/v1/message/${encodeURIComponent(id)}`);
-    return ((await res.json()) as { Text: string }).Text;
-  },
-  async delete(ids: string[]): Promise<void> {
-    if (ids.length === 0) return; // an empty list would empty the whole mailbox
-    await fetch(`${SERVERS.mailpitApi}/api/v1/messages`, {
-      method: 'DELETE',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ IDs: ids }),
-    });
-  },
-};
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -123,13 +106,7 @@ describe('nightly backup on every engine', () => {
       .catch(() => undefined);
     await t?.cleanup();
     const s3 = createS3Client(testConfig('x', env).s3);
-    for (;;) {
-      const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket })).catch(() => undefined);
-      const keys = (page?.Contents ?? []).map((o) => ({ Key: o.Key ?? '' }));
-      if (keys.length === 0) break;
-      await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys } }));
-    }
-    await s3.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
+    await dropBucket(s3, bucket);
     s3.destroy();
     const my = await createConnection({ uri: SERVERS.mysql });
     await my.query(`DROP DATABASE IF EXISTS ${mysqlDb}`);
@@ -219,7 +196,7 @@ describe('nightly backup on every engine', () => {
       return list.length >= 2 ? list : undefined;
     });
     mails.push(...found.map((m) => m.ID));
-    const text = await mailpit.text(found[0]?.ID ?? '');
+    const text = (await mailpit.message(found[0]?.ID ?? '')).Text;
     expect(text).toContain('t_pg: ok');
     expect(text).toContain('sqlite-shop: ok');
 

@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sendEmail } from '../../activities/notify/email';
 import type { NotificationMessage } from '../../activities/notify/message';
 import { sendWebhook } from '../../activities/notify/webhook';
+import { mailpit, type MailpitSummary } from '../support/mailpit';
 import { SERVERS } from '../support/servers';
 
 /** A unique, readable name for something a test owns (kept local: these tests need no Temporal helpers). */
@@ -121,42 +122,6 @@ describe('webhook notifications', () => {
     );
   });
 });
-
-interface MailpitSummary {
-  ID: string;
-  Subject: string;
-  From: { Address: string };
-  To: { Address: string }[];
-}
-
-/** Mailpit's REST API (v1) — only the calls these tests need. */
-const mailpit = {
-  async search(query: string): Promise<MailpitSummary[]> {
-    const res = await fetch(`${SERVERS.mailpitApi}/api/v1/search?query=${encodeURIComponent(query)}`);
-    if (!res.ok) throw new Error(`Mailpit search answered ${res.status}`);
-    return ((await res.json()) as { messages: MailpitSummary[] }).messages;
-  },
-  async message(id: string): Promise<MailpitSummary & { Text: string; HTML: string }> {
-    const res = await fetch(`${SERVERS.mailpitApi}/api/v1/message/${encodeURIComponent(id)}`);
-    if (!res.ok) throw new Error(`Mailpit message answered ${res.status}`);
-    return (await res.json()) as MailpitSummary & { Text: string; HTML: string };
-  },
-  async raw(id: string): Promise<string> {
-    const res = await fetch(`${SERVERS.mailpitApi}/api/v1/message/${encodeURIComponent(id)}/raw`);
-    if (!res.ok) throw new Error(`Mailpit raw answered ${res.status}`);
-    return res.text();
-  },
-  async delete(ids: string[]): Promise<void> {
-    // An empty ID list would delete every message in the mailbox: never send one.
-    if (ids.length === 0) return;
-    const res = await fetch(`${SERVERS.mailpitApi}/api/v1/messages`, {
-      method: 'DELETE',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ IDs: ids }),
-    });
-    if (!res.ok) throw new Error(`Mailpit delete answered ${res.status}`);
-  },
-};
 
 describe('e-mail notifications through Mailpit', () => {
   const sent: string[] = [];

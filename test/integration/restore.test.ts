@@ -235,7 +235,7 @@ describe('restoreBackup', () => {
     const older = await makeBackup(config, pgUrl(own));
     const newest = await makeBackup(config, pgUrl(own));
     await withPg(pgUrl(own), (c) => c.query('INSERT INTO t SELECT generate_series(11, 15)'));
-    await makeBackup(config, pgUrl(own), { verification: 'failed' });
+    const failed = await makeBackup(config, pgUrl(own), { verification: 'failed' });
     const folder = newest.backupId.split('/')[0];
     expect(older.backupId < newest.backupId).toBe(true);
     const target = pgName('latest');
@@ -245,6 +245,19 @@ describe('restoreBackup', () => {
 
     expect(result.backupId).toBe(newest.backupId);
     expect(result.counts).toEqual([{ name: 'public.t', expected: 10, actual: 10 }]);
+
+    // Named explicitly, a backup that failed its verification is refused unless the operator insists.
+    const bad = await refusal({ backup: failed.backupId, target: pgUrl(target), clean: true });
+    expect(bad.type).toBe(ErrorCode.RestoreRefused);
+    expect(bad.message).toContain('allowUnverified');
+    expect(await pgCounts(target)).toEqual({ 'public.t': 10 });
+    const forced = await restore({
+      backup: failed.backupId,
+      target: pgUrl(target),
+      clean: true,
+      allowUnverified: true,
+    });
+    expect(forced.counts).toEqual([{ name: 'public.t', expected: 15, actual: 15 }]);
 
     const none = await refusal({ backup: 'no_such_target:latest', target: pgUrl(target), clean: true });
     expect(none.type).toBe(ErrorCode.BadInput);

@@ -364,36 +364,7 @@ export function watchPrefix(s3: S3Client, bucket: string, prefix: string): { sto
   };
 }
 
-/** A message as Mailpit's search lists it. */
-export interface MailpitSummary {
-  ID: string;
-  Subject: string;
-  To: { Address: string }[];
-}
-
-/** Mailpit's REST API (v1): only the calls the tests need. */
-export const mailpit = {
-  async search(query: string): Promise<MailpitSummary[]> {
-    const res = await fetch(`${SERVERS.mailpitApi}/api/v1/search?query=${encodeURIComponent(query)}`);
-    if (!res.ok) throw new Error(`Mailpit search answered ${res.status}`);
-    return ((await res.json()) as { messages: MailpitSummary[] }).messages;
-  },
-  async message(id: string): Promise<MailpitSummary & { Text: string }> {
-    const res = await fetch(`${SERVERS.mailpitApi}/api/v1/message/${encodeURIComponent(id)}`);
-    if (!res.ok) throw new Error(`Mailpit message answered ${res.status}`);
-    return (await res.json()) as MailpitSummary & { Text: string };
-  },
-  /** Deletes exactly these messages. An empty list is never sent: Mailpit would delete every message. */
-  async delete(ids: string[]): Promise<void> {
-    if (ids.length === 0) return;
-    const res = await fetch(`${SERVERS.mailpitApi}/api/v1/messages`, {
-      method: 'DELETE',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ IDs: ids }),
-    });
-    if (!res.ok) throw new Error(`Mailpit delete answered ${res.status}`);
-  },
-};
+export { mailpit, type MailpitSummary } from './mailpit';
 
 /** The recorded start of an activity: its attempt (the last one; earlier ones leave no event) and why the one before failed. */
 export interface ActivityStart {

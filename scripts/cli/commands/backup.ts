@@ -17,7 +17,7 @@ import {
 } from '../../../common/contracts/backup';
 import { DbopsError, ErrorCode } from '../../../common/errors';
 import type { CliContext, CommandRunner } from '../context';
-import { ExitCode, printJson, say, warn } from '../output';
+import { ExitCode, formatBytes, printJson, say, warn } from '../output';
 import { startWorkflow, withStartFlags, type StartFlags } from '../start-workflow';
 
 interface BackupFlags extends StartFlags {
@@ -152,16 +152,4 @@ function split(value: string): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-}
-
-/** Bytes for people. */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }

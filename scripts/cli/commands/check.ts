@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { CHECK_WORKFLOW, type ConnectionCheckInput, type ConnectionCheckResult } from '../../../common/contracts/check';
 import type { CliContext, CommandRunner } from '../context';
+import { formatBytes } from '../output';
 import { startWorkflow, withStartFlags, type StartFlags } from '../start-workflow';
 
 /** Registers the command. */
@@ -27,16 +28,4 @@ export function registerCheck(program: Command, ctx: CliContext, run: CommandRun
       }),
     ),
   );
-}
-
-function formatBytes(bytes: number | undefined): string {
-  if (bytes === undefined) return '';
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }

@@ -17,6 +17,7 @@ interface RestoreFlags extends StartFlags {
   clean?: boolean;
   createDatabase?: boolean;
   overwriteSource?: boolean;
+  allowUnverified?: boolean;
   jobs?: string;
 }
 
@@ -32,6 +33,7 @@ export function registerRestore(program: Command, ctx: CliContext, run: CommandR
       .option('--clean', 'drop the objects the backup holds before creating them (needed for a non-empty target)')
       .option('--create-database', 'create the target database when it does not exist')
       .option('--overwrite-source', 'allow restoring onto the database the backup was taken from')
+      .option('--allow-unverified', 'restore a backup whose verification failed (refused otherwise)')
       .option('--jobs <n>', 'pg_restore parallel jobs (default 2)'),
   ).action((backup: string, flags: RestoreFlags) =>
     run(async () => {
@@ -42,6 +44,7 @@ export function registerRestore(program: Command, ctx: CliContext, run: CommandR
         ...(flags.clean ? { clean: true } : {}),
         ...(flags.createDatabase ? { createDatabase: true } : {}),
         ...(flags.overwriteSource ? { overwriteSource: true } : {}),
+        ...(flags.allowUnverified ? { allowUnverified: true } : {}),
         ...(flags.jobs !== undefined ? { jobs: Number(flags.jobs) } : {}),
       };
       const problems = inputProblems(restoreInputSchema, input);
