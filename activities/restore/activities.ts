@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, realpath, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { activityInfo, cancellationSignal } from '@temporalio/activity';
+import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
 import Database from 'better-sqlite3';
 import type { Redis } from 'ioredis';
 import {
@@ -272,9 +272,12 @@ export function createRestoreActivities({ config, connections }: ActivityDeps) {
         const target = resolveTarget(input.target, config);
         const address = manifest.source.address;
         await checkTargetIdentity(target, input.backupId, manifest.engine, address, input.overwriteSource);
-        const first = activityInfo().attempt <= 1;
+        // An earlier attempt that began writing left a heartbeat saying so: this attempt finds that attempt's
+        // partial restore and redoes it with clean semantics. Any other retry (the first attempt failed before
+        // touching anything) checks the target afresh, so a target that filled up meanwhile is still refused.
+        const earlier = activityInfo().heartbeatDetails as { touched?: boolean } | undefined;
+        const first = earlier?.touched !== true;
         const state = await inspectTarget(target, connections);
-        // A later attempt finds what an earlier one restored part of: redo it, do not refuse it.
         refuseUnsafe(
           target,
           input.backupId,
@@ -283,7 +286,8 @@ export function createRestoreActivities({ config, connections }: ActivityDeps) {
           manifest.files.map((f) => f.kind),
         );
         const signal = cancellationSignal();
-        let progress: Record<string, unknown> = { step: 'restore' };
+        heartbeat({ step: 'restore', touched: true });
+        let progress: Record<string, unknown> = { step: 'restore', touched: true };
         return keepAlive(
           () => progress,
           async () => {
@@ -296,7 +300,7 @@ export function createRestoreActivities({ config, connections }: ActivityDeps) {
                 await applyRedis(target, connections, join(input.dir, safeName(rdbFile(manifest).name)), {
                   clean: input.clean === true,
                   signal,
-                  progress: (p) => (progress = { step: 'restore', ...p }),
+                  progress: (p) => (progress = { step: 'restore', touched: true, ...p }),
                 });
                 return { createdDatabase: false };
               case 'sqlite':
