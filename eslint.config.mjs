@@ -49,7 +49,17 @@ const sandboxBans = {
 // activities/ holds two kinds of folder. Engines — one per system, all I/O for it — know nothing of the jobs
 // (one folder per workflow, its steps) that use them: jobs → engines → common/, never an engine → a job.
 // See docs/architecture.md.
-export const ENGINE_FOLDERS = ['connections', 'files', 'mysql', 'notify', 'postgres', 'redis', 's3', 'sqlite', 'tdengine'];
+export const ENGINE_FOLDERS = [
+  'connections',
+  'files',
+  'mysql',
+  'notify',
+  'postgres',
+  'redis',
+  's3',
+  'sqlite',
+  'tdengine',
+];
 export const JOB_FOLDERS = ['assessment', 'backup', 'check', 'migration', 'restore'];
 const engineBans = {
   '@typescript-eslint/no-restricted-imports': [

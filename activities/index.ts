@@ -4,6 +4,7 @@
  * `<job><Step>` (`migrationExport`, `checkConnection`) — and two jobs may not register the same name: the
  * worker refuses to start rather than let one silently replace the other.
  */
+import { createAssessmentActivities } from './assessment/activities';
 import { createBackupActivities } from './backup/activities';
 import { createCheckActivities } from './check/activities';
 import type { ActivityDeps } from './deps';
@@ -31,6 +32,7 @@ export function createActivities(deps: ActivityDeps) {
     createMigrationActivities(deps),
     createBackupActivities(deps),
     createRestoreActivities(deps),
+    createAssessmentActivities(deps),
   );
 }
 

@@ -3,3 +3,4 @@ export { connectionCheck } from './connection-check';
 export { migrateSqliteToPostgres } from './migration';
 export { backupDatabase, nightlyBackup } from './backup';
 export { restoreBackup } from './restore';
+export { assessEstate } from './assessment';

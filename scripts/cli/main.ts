@@ -6,6 +6,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { Command, CommanderError } from 'commander';
 import { DbopsError, ErrorCode } from '../../common/errors';
 import { redactSecrets } from '../../common/secret-guard';
+import { registerAssess } from './commands/assess';
 import { registerBackup } from './commands/backup';
 import { registerCheck } from './commands/check';
 import { registerList } from './commands/list';
@@ -51,6 +52,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     registerBackup,
     registerRestore,
     registerSchedule,
+    registerAssess,
   ]) {
     register(program, ctx, run);
   }

@@ -1,0 +1,251 @@
+/**
+ * The assessment activities: one per step and target, each read-only on the assessed database (the engine
+ * modules open read-only sessions under statement timeouts), returning findings, counts, sizes and timings —
+ * never table data. A target that is down is reported down by its engine module, not thrown.
+ */
+import { readFile } from 'node:fs/promises';
+import { activityInfo, cancellationSignal } from '@temporalio/activity';
+import type {
+  AssessedEngine,
+  CheckResult,
+  ProbeResult,
+  QueryPattern,
+  VolumeReport,
+} from '../../common/contracts/assessment';
+import { ASSESSMENT_RULES } from '../../common/assessment/rules';
+import { percentiles, regressionPct } from '../../common/assessment/percentiles';
+import { DbopsError, ErrorCode } from '../../common/errors';
+import type { ActivityDeps } from '../deps';
+import { withFailureMapping } from '../failures';
+import { runArtifactDir } from '../files/artifact-paths';
+import { keepAlive } from '../keep-alive';
+import { assessMysql, mysqlLivePatterns, mysqlRunProbe, mysqlUsageCounters } from '../mysql/assess';
+import { assessPostgres, pgDefaultProbes, pgLivePatterns, pgRunProbe, pgUsageCounters } from '../postgres/assess';
+import { assessRedis, redisLivePatterns, redisUsageCounters } from '../redis/assess';
+import { createS3Client } from '../s3/client';
+import { uploadFile } from '../s3/transfer';
+import { assessSqlite } from '../sqlite/assess';
+import { assessTdengine, tdengineLivePatterns } from '../tdengine/assess';
+import { scanCode } from './code-scan';
+import { writeReports, type ReportData } from './report';
+import { type AssessTarget, databaseTarget, describeAssessTarget, tdengineEndpoint } from './targets';
+
+/** What one target's health step found. */
+export interface TargetAssessment {
+  up: boolean;
+  version?: string;
+  findings: CheckResult[];
+  volume?: VolumeReport;
+  facts: Record<string, number | string | boolean | null>;
+  /** TDengine only: its supertables (for the plan and the POC). */
+  supertables?: { db: string; name: string; rows: number }[];
+}
+
+/** A previous assessment, as far as growth and regressions need it. */
+export interface PreviousAssessment {
+  timestamp: string;
+  totalBytes: Record<string, number>;
+  probes: ProbeResult[];
+}
+
+type Counters = Record<string, { reads: number; writes: number }>;
+
+/** Builds the assessment activities around the worker's shared dependencies. */
+export function createAssessmentActivities({ config }: ActivityDeps) {
+  const server = (ref: string) => {
+    const t = databaseTarget(ref, config);
+    return { url: t.url ?? '', password: t.password, label: t.label, path: t.path };
+  };
+
+  return {
+    /** Classifies the targets (every configured connection when none are given); bad ones are reported, not thrown. */
+    async assessmentTargets(input: {
+      targets?: string[];
+    }): Promise<{ targets: AssessTarget[]; invalid: { ref: string; error: { type: string; message: string } }[] }> {
+      return withFailureMapping('assessmentTargets', async () => {
+        const refs = input.targets?.length ? input.targets : Object.keys(config.connections).sort();
+        const targets: AssessTarget[] = [];
+        const invalid: { ref: string; error: { type: string; message: string } }[] = [];
+        for (const ref of refs) {
+          try {
+            targets.push(describeAssessTarget(ref, config));
+          } catch (err) {
+            if (!(err instanceof DbopsError)) throw err;
+            invalid.push({ ref, error: { type: err.code, message: err.message } });
+          }
+        }
+        return { targets, invalid };
+      });
+    },
+
+    /** Health and volume of one target. */
+    async assessmentHealth(input: { target: AssessTarget }): Promise<TargetAssessment> {
+      const { target } = input;
+      return withFailureMapping(`assessmentHealth ${target.name}`, () =>
+        keepAlive({ step: 'health', target: target.name }, async () => {
+          const signal = cancellationSignal();
+          switch (target.engine as AssessedEngine) {
+            case 'postgres':
+              return assessPostgres(server(target.ref), target.name, ASSESSMENT_RULES, { signal });
+            case 'mysql':
+              return assessMysql(server(target.ref), target.name, ASSESSMENT_RULES, { signal });
+            case 'redis':
+              return assessRedis(server(target.ref), target.name, ASSESSMENT_RULES, { signal });
+            case 'sqlite':
+              return assessSqlite(server(target.ref).path ?? '', target.name, ASSESSMENT_RULES);
+            case 'tdengine': {
+              const result = await assessTdengine(tdengineEndpoint(target.ref), target.name, ASSESSMENT_RULES);
+              return { ...result, supertables: result.supertables.map(({ db, name, rows }) => ({ db, name, rows })) };
+            }
+          }
+        }),
+      );
+    },
+
+    /** The engine's cumulative read/write counters per table (or command family); `unknown` when unavailable. */
+    async assessmentUsage(input: { target: AssessTarget }): Promise<{ counters: Counters; unknown?: string }> {
+      const { target } = input;
+      return withFailureMapping(`assessmentUsage ${target.name}`, async () => {
+        try {
+          switch (target.engine as AssessedEngine) {
+            case 'postgres':
+              return { counters: await pgUsageCounters(server(target.ref)) };
+            case 'mysql': {
+              const counters = await mysqlUsageCounters(server(target.ref));
+              return Object.keys(counters).length > 0
+                ? { counters }
+                : {
+                    counters,
+                    unknown:
+                      'no per-table I/O counters: performance_schema is OFF and MariaDB userstat is OFF (enable either to classify tables hot or cold)',
+                  };
+            }
+            case 'redis':
+              return { counters: await redisUsageCounters(server(target.ref)) };
+            default:
+              return { counters: {}, unknown: `${target.engine} keeps no per-table operation counters` };
+          }
+        } catch (err) {
+          return { counters: {}, unknown: (err as Error).message };
+        }
+      });
+    },
+
+    /** The engine's own statement statistics (pg_stat_statements, digests, commandstats, SHOW QUERIES). */
+    async assessmentPatterns(input: { target: AssessTarget }): Promise<{ patterns: QueryPattern[]; unknown?: string }> {
+      const { target } = input;
+      return withFailureMapping(`assessmentPatterns ${target.name}`, async () => {
+        try {
+          switch (target.engine as AssessedEngine) {
+            case 'postgres':
+              return await pgLivePatterns(server(target.ref));
+            case 'mysql':
+              return await mysqlLivePatterns(server(target.ref));
+            case 'redis':
+              return await redisLivePatterns(server(target.ref));
+            case 'tdengine':
+              return { patterns: await tdengineLivePatterns(tdengineEndpoint(target.ref)) };
+            default:
+              return { patterns: [], unknown: 'SQLite keeps no statement statistics' };
+          }
+        } catch (err) {
+          return { patterns: [], unknown: (err as Error).message };
+        }
+      });
+    },
+
+    /** Scans code directories (on the worker's host) for SQL, Redis calls and TDengine statements. */
+    async assessmentCodeScan(input: { dirs: string[] }): Promise<{ files: number; patterns: QueryPattern[] }> {
+      return withFailureMapping('assessmentCodeScan', () =>
+        keepAlive({ step: 'code' }, async () => {
+          const scan = await scanCode(input.dirs);
+          return { files: scan.files, patterns: scan.patterns };
+        }),
+      );
+    },
+
+    /** Runs the probes of one target K times each (given ones, else a key lookup and a range scan per large table). */
+    async assessmentProbes(input: {
+      target: AssessTarget;
+      probes: { name: string; sql: string }[];
+      runs: number;
+      previous?: ProbeResult[];
+    }): Promise<ProbeResult[]> {
+      const { target } = input;
+      return withFailureMapping(`assessmentProbes ${target.name}`, () =>
+        keepAlive({ step: 'probes', target: target.name }, async () => {
+          if (target.engine !== 'postgres' && target.engine !== 'mysql') return [];
+          const endpoint = server(target.ref);
+          const probes =
+            input.probes.length > 0
+              ? input.probes
+              : target.engine === 'postgres'
+                ? await pgDefaultProbes(endpoint)
+                : [];
+          const results: ProbeResult[] = [];
+          for (const probe of probes) {
+            const run =
+              target.engine === 'postgres'
+                ? await pgRunProbe(endpoint, probe.sql, input.runs)
+                : await mysqlRunProbe(endpoint, probe.sql, input.runs);
+            const p = percentiles(run.durationsMs);
+            const before = input.previous?.find((q) => q.target === target.name && q.name === probe.name);
+            results.push({
+              target: target.name,
+              name: probe.name,
+              sql: probe.sql,
+              runs: run.durationsMs.length,
+              p50Ms: p.p50,
+              p95Ms: p.p95,
+              p99Ms: p.p99,
+              rows: run.rows,
+              ...(before ? { regressionPct: regressionPct(p.p95, before.p95Ms) } : {}),
+            });
+          }
+          return results;
+        }),
+      );
+    },
+
+    /** Reads a previous assessment's JSON (on the worker's host) for growth and regressions. */
+    async assessmentPrevious(input: { path: string }): Promise<PreviousAssessment> {
+      return withFailureMapping('assessmentPrevious', async () => {
+        let data: ReportData;
+        try {
+          data = JSON.parse(await readFile(input.path, 'utf8')) as ReportData;
+        } catch (err) {
+          throw new DbopsError(
+            ErrorCode.BadInput,
+            `previous assessment ${input.path} cannot be read as JSON (${(err as Error).message}): give the path of a database_assessment_<ts>.json on the worker's host`,
+          );
+        }
+        return {
+          timestamp: data.timestamp,
+          totalBytes: Object.fromEntries(data.databases.map((d) => [d.target, d.volume?.totalBytes ?? 0])),
+          probes: data.probes ?? [],
+        };
+      });
+    },
+
+    /** Writes the reports with the run and uploads them to S3 under `assessments/<workflowId>/`. */
+    async assessmentReports(input: { data: ReportData; upload: boolean }): Promise<Record<string, string>> {
+      return withFailureMapping('assessmentReports', async () => {
+        const workflowId = activityInfo().workflowExecution?.workflowId ?? 'unknown-workflow';
+        const dir = runArtifactDir(config.artifactDir, 'assessments', workflowId);
+        const paths = await writeReports(dir, input.data);
+        if (input.upload) {
+          const s3 = createS3Client(config.s3);
+          try {
+            for (const [name, path] of Object.entries(paths)) {
+              const uploaded = await uploadFile(s3, config.s3.bucket, `assessments/${workflowId}/${name}`, path);
+              paths[`s3:${name}`] = `s3://${uploaded.bucket}/${uploaded.key}`;
+            }
+          } finally {
+            s3.destroy();
+          }
+        }
+        return paths;
+      });
+    },
+  };
+}

@@ -1,0 +1,166 @@
+/**
+ * `assessEstate` end to end on the real servers: a seeded PostgreSQL database (a sequence near its max, a
+ * table without a primary key, a hot table read throughout the run and a cold one), a MariaDB database with
+ * a MyISAM table, a throwaway Redis without persistence, a SQLite file, and a PostgreSQL that is down. The
+ * run completes; the findings, hot/cold classes, scores, backups and the plan are the ones the facts call
+ * for; the reports are written; and no assessed database changed (fingerprints before and after).
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createConnection } from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mysqlFingerprint } from '../../activities/mysql/assess';
+import { pgFingerprint } from '../../activities/postgres/assess';
+import { createS3Client, ensureBucket } from '../../activities/s3/client';
+import { ASSESS_WORKFLOW, type AssessResult } from '../../common/contracts/assessment';
+import { dropBucket, freePort, ThrowawayRedis } from '../support/backup';
+import { TestDatabase } from '../support/migration';
+import { SERVERS, withPg } from '../support/servers';
+import { testConfig, TestTemporal, uniqueName } from '../support/temporal';
+
+describe('assessEstate', () => {
+  let t: TestTemporal;
+  const pg = new TestDatabase();
+  const mysqlDb = uniqueName('dbops_as').replace(/-/g, '_');
+  const bucket = uniqueName('dbops-assess');
+  const dir = mkdtempSync(join(tmpdir(), 'dbops-assess-'));
+  let redis: ThrowawayRedis;
+  let env: Record<string, string>;
+  let sqlitePath: string;
+  let downUrl: string;
+
+  beforeAll(async () => {
+    t = await TestTemporal.connect();
+    await pg.create();
+    await pg.query(`
+      CREATE TABLE hot (id int PRIMARY KEY, v text); INSERT INTO hot SELECT g, 'v' || g FROM generate_series(1, 500) g;
+      CREATE TABLE cold (id int PRIMARY KEY, v text); INSERT INTO cold SELECT g, 'c' || g FROM generate_series(1, 200) g;
+      CREATE TABLE events_log (at timestamptz, what text); INSERT INTO events_log SELECT now(), 'e' FROM generate_series(1, 50);
+      CREATE SEQUENCE ticket_no MAXVALUE 100; SELECT setval('ticket_no', 99);
+      ANALYZE;`);
+    const my = await createConnection({ uri: SERVERS.mysql });
+    await my.query(`CREATE DATABASE ${mysqlDb}`);
+    await my.query(`CREATE TABLE ${mysqlDb}.countries (code char(2) PRIMARY KEY, name varchar(60)) ENGINE=InnoDB`);
+    await my.query(`INSERT INTO ${mysqlDb}.countries VALUES ('fr','France'),('de','Germany'),('jp','Japan')`);
+    await my.query(`CREATE TABLE ${mysqlDb}.legacy_log (id int PRIMARY KEY, msg text) ENGINE=MyISAM`);
+    await my.end();
+    redis = await ThrowawayRedis.start(dir);
+    await redis.client.set('user:42', 'ada');
+    await redis.client.set('session:9f1c', 'x', 'EX', 3600);
+    sqlitePath = pg.sqliteFixture(
+      'notes.db',
+      "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes VALUES (1, 'a');",
+    );
+    downUrl = `postgres://root@127.0.0.1:${await freePort()}/gone`;
+    env = {
+      DBOPS_ARTIFACT_DIR: join(dir, 'artifacts'),
+      DBOPS_S3_BUCKET: bucket,
+      DBOPS_CONNECTION_A_PG: pg.url,
+      DBOPS_CONNECTION_A_MYSQL: `mysql://root@127.0.0.1:3306/${mysqlDb}`,
+    };
+    const s3 = createS3Client(testConfig(t.taskQueue, env).s3);
+    await ensureBucket(s3, bucket);
+    s3.destroy();
+  });
+
+  afterAll(async () => {
+    await t?.cleanup();
+    const s3 = createS3Client(testConfig('x', env).s3);
+    await dropBucket(s3, bucket);
+    s3.destroy();
+    await redis?.stop();
+    const my = await createConnection({ uri: SERVERS.mysql });
+    await my.query(`DROP DATABASE IF EXISTS ${mysqlDb}`);
+    await my.end();
+    await pg.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('measures every database, classifies hot and cold, backs everything up, scores, plans and reports, changing nothing', async () => {
+    const pgEndpoint = { url: pg.url, label: 'a_pg' };
+    const myServer = { url: `mysql://root@127.0.0.1:3306/${mysqlDb}` };
+    const before = { pg: await pgFingerprint(pgEndpoint), mysql: await mysqlFingerprint(myServer) };
+
+    // A workload that reads `hot` for the whole run (the usage window is 2 s), and never touches `cold`.
+    let reading = true;
+    const workload = (async () => {
+      while (reading) await withPg(pg.url, (c) => c.query('SELECT count(*) FROM hot WHERE id < 100'));
+    })();
+    let result: AssessResult;
+    try {
+      result = await t.withWorker(
+        () =>
+          t.client.workflow.execute(ASSESS_WORKFLOW, {
+            taskQueue: t.taskQueue,
+            workflowId: t.workflowId('assess'),
+            args: [
+              {
+                targets: ['a_pg', 'a_mysql', redis.url(), sqlitePath, downUrl],
+                windowSeconds: 2,
+                probeRuns: 5,
+              },
+            ],
+          }) as Promise<AssessResult>,
+        env,
+      );
+    } finally {
+      reading = false;
+      await workload;
+    }
+
+    expect(result.status).toBe('completed');
+    const byTarget = Object.fromEntries(result.databases.map((d) => [d.target, d]));
+    const severity = (target: string, id: string) => byTarget[target]?.findings.find((f) => f.id === id)?.severity;
+
+    expect(byTarget.a_pg?.up).toBe(true);
+    expect(severity('a_pg', 'pg.sequences')).toBe('critical');
+    expect(severity('a_pg', 'pg.missing_primary_keys')).toBe('warning');
+    expect(severity('a_mysql', 'mysql.non_innodb_tables')).not.toBe('ok');
+    expect(byTarget.a_mysql?.findings.find((f) => f.id === 'mysql.non_innodb_tables')?.evidence).toContain(
+      'legacy_log',
+    );
+    const redisName = Object.keys(byTarget).find((k) => k.startsWith('redis-'));
+    expect(severity(redisName ?? '', 'redis.persistence')).toMatch(/warning|info/);
+    const down = result.databases.find((d) => !d.up);
+    expect(down?.findings.find((f) => f.id === 'pg.reachable')?.severity).toBe('critical');
+    expect(down?.score.score).toBeLessThanOrEqual(59);
+    expect(result.overall.cappedBy?.length).toBeGreaterThan(0);
+    expect(result.overall.score).toBeLessThanOrEqual(59);
+
+    // Volume: exact counts where cheap.
+    const hotVolume = byTarget.a_pg?.volume?.tables.find((v) => v.name === 'public.hot');
+    expect(hotVolume).toMatchObject({ rows: 500, rowsExact: true });
+
+    // Hot and cold, from two samples of pg_stat_user_tables.
+    const json = JSON.parse(
+      readFileSync(result.reports[`database_assessment_${result.timestamp}.json`] ?? '', 'utf8'),
+    ) as { usage: Record<string, { name: string; temperature: string }[]> };
+    const pgUsage = Object.fromEntries((json.usage.a_pg ?? []).map((u) => [u.name, u.temperature]));
+    expect(pgUsage['public.hot']).toBe('hot');
+    expect(pgUsage['public.cold']).toBe('cold');
+
+    // Backups of every reachable database, verified, before the plan.
+    expect(result.backup?.failed).toEqual([]);
+    expect(result.backup?.backupIds.map((id) => id.split('/')[0]).sort()).toEqual(
+      ['a_mysql', 'a_pg', redisName, 'sqlite-notes'].sort(),
+    );
+    expect(result.plan?.id).toBe('A');
+    expect(result.plan?.reasons.length).toBeGreaterThan(0);
+
+    for (const name of [
+      'DATABASE_ASSESSMENT_REPORT.md',
+      'WEEK2_MIGRATION_PLAN.md',
+      'performance_baseline.json',
+      'sizes.svg',
+    ])
+      expect(existsSync(result.reports[name] ?? ''), name).toBe(true);
+    const report = readFileSync(result.reports['DATABASE_ASSESSMENT_REPORT.md'] ?? '', 'utf8');
+    expect(report).toContain('`pg.sequences`');
+    expect(result.reports['s3:DATABASE_ASSESSMENT_REPORT.md']).toMatch(new RegExp(`^s3://${bucket}/assessments/`));
+
+    // Read-only: the assessed databases are as they were (the backups' scratch databases are elsewhere).
+    expect(await pgFingerprint(pgEndpoint)).toBe(before.pg);
+    expect(await mysqlFingerprint(myServer)).toBe(before.mysql);
+  });
+});
