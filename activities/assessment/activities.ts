@@ -26,6 +26,7 @@ import { createS3Client } from '../s3/client';
 import { uploadFile } from '../s3/transfer';
 import { assessSqlite } from '../sqlite/assess';
 import { assessTdengine, tdengineLivePatterns } from '../tdengine/assess';
+import { backupAgeFinding } from './backup-age';
 import { scanCode } from './code-scan';
 import { writeReports, type ReportData } from './report';
 import { type AssessTarget, databaseTarget, describeAssessTarget, tdengineEndpoint } from './targets';
@@ -57,6 +58,25 @@ export function createAssessmentActivities({ config }: ActivityDeps) {
     return { url: t.url ?? '', password: t.password, label: t.label, path: t.path };
   };
 
+  /** The engine module's own health and volume checks of one target. */
+  const assessEngine = async (target: AssessTarget): Promise<TargetAssessment> => {
+    const signal = cancellationSignal();
+    switch (target.engine as AssessedEngine) {
+      case 'postgres':
+        return assessPostgres(server(target.ref), target.name, ASSESSMENT_RULES, { signal });
+      case 'mysql':
+        return assessMysql(server(target.ref), target.name, ASSESSMENT_RULES, { signal });
+      case 'redis':
+        return assessRedis(server(target.ref), target.name, ASSESSMENT_RULES, { signal });
+      case 'sqlite':
+        return assessSqlite(server(target.ref).path ?? '', target.name, ASSESSMENT_RULES);
+      case 'tdengine': {
+        const result = await assessTdengine(tdengineEndpoint(target.ref), target.name, ASSESSMENT_RULES);
+        return { ...result, supertables: result.supertables.map(({ db, name, rows }) => ({ db, name, rows })) };
+      }
+    }
+  };
+
   return {
     /** Classifies the targets (every configured connection when none are given); bad ones are reported, not thrown. */
     async assessmentTargets(input: {
@@ -83,21 +103,18 @@ export function createAssessmentActivities({ config }: ActivityDeps) {
       const { target } = input;
       return withFailureMapping(`assessmentHealth ${target.name}`, () =>
         keepAlive({ step: 'health', target: target.name }, async () => {
-          const signal = cancellationSignal();
-          switch (target.engine as AssessedEngine) {
-            case 'postgres':
-              return assessPostgres(server(target.ref), target.name, ASSESSMENT_RULES, { signal });
-            case 'mysql':
-              return assessMysql(server(target.ref), target.name, ASSESSMENT_RULES, { signal });
-            case 'redis':
-              return assessRedis(server(target.ref), target.name, ASSESSMENT_RULES, { signal });
-            case 'sqlite':
-              return assessSqlite(server(target.ref).path ?? '', target.name, ASSESSMENT_RULES);
-            case 'tdengine': {
-              const result = await assessTdengine(tdengineEndpoint(target.ref), target.name, ASSESSMENT_RULES);
-              return { ...result, supertables: result.supertables.map(({ db, name, rows }) => ({ db, name, rows })) };
-            }
-          }
+          const assessed = await assessEngine(target);
+          if (target.engine === 'tdengine') return assessed;
+          // Durability from dbops' own records: the newest verified backup of this database.
+          const age = await backupAgeFinding(
+            config,
+            target.engine,
+            target.name,
+            target.name,
+            ASSESSMENT_RULES,
+            Date.now(),
+          );
+          return { ...assessed, findings: [...assessed.findings, age] };
         }),
       );
     },
