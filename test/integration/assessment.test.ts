@@ -15,9 +15,10 @@ import { pgFingerprint } from '../../activities/postgres/assess';
 import { createS3Client, ensureBucket } from '../../activities/s3/client';
 import { ASSESS_WORKFLOW, type AssessResult } from '../../common/contracts/assessment';
 import { dropBucket, freePort, ThrowawayRedis } from '../support/backup';
+import { parseJson, runDbops } from '../support/cli';
 import { TestDatabase } from '../support/migration';
 import { SERVERS, withPg } from '../support/servers';
-import { testConfig, TestTemporal, uniqueName } from '../support/temporal';
+import { testConfig, testEnv, TestTemporal, uniqueName } from '../support/temporal';
 
 describe('assessEstate', () => {
   let t: TestTemporal;
@@ -162,5 +163,27 @@ describe('assessEstate', () => {
     // Read-only: the assessed databases are as they were (the backups' scratch databases are elsewhere).
     expect(await pgFingerprint(pgEndpoint)).toBe(before.pg);
     expect(await mysqlFingerprint(myServer)).toBe(before.mysql);
+  });
+
+  it('dbops assess --wait --json prints one JSON object with the scores, findings, plan and report paths', async () => {
+    const run = await t.withWorker(
+      () =>
+        runDbops(
+          ['assess', sqlitePath, '--window', '1s', '--no-backup', '--wait', '--json'],
+          testEnv(t.taskQueue, env),
+        ),
+      env,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const result = parseJson<AssessResult>(run);
+    expect(result.databases.map((d) => [d.target, d.engine, d.up])).toEqual([['sqlite-notes', 'sqlite', true]]);
+    expect(result.databases[0]?.findings.find((f) => f.id === 'sqlite.integrity')?.severity).toBe('ok');
+    expect(result.backup).toBeUndefined();
+    expect(result.plan?.id).toMatch(/^[AB]$/);
+    expect(Object.keys(result.reports)).toContain('DATABASE_ASSESSMENT_REPORT.md');
+
+    const refused = await runDbops(['assess', '--window', 'soon', '--json'], testEnv(t.taskQueue, env));
+    expect(refused.code).toBe(2);
+    expect(parseJson<{ error: { type: string } }>(refused).error.type).toBe('DBOPS_BAD_INPUT');
   });
 });
