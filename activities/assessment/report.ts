@@ -159,6 +159,11 @@ export async function writeReports(dir: string, data: ReportData): Promise<Recor
       ? `Backed up and verified: ${data.backup.backupIds.join(', ') || 'none'}${data.backup.failed.length ? `; FAILED: ${data.backup.failed.join(', ')}` : ''}.`
       : 'Not backed up in this run (backup: false).',
   );
+  if (!data.plan)
+    lines.push(
+      '',
+      'No migration plan was written: a plan rests on a verified backup of every database, and this run has none.',
+    );
   await put('DATABASE_ASSESSMENT_REPORT.md', `${lines.join('\n')}\n`);
 
   if (data.plan) {

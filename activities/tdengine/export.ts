@@ -20,6 +20,7 @@
  */
 import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
+import { DbopsError, ErrorCode } from '../../common/errors';
 import { writeHashed } from '../files/hashed-write';
 import { TdengineRest, TdengineServerError, type TdengineEndpoint, type TdengineResult } from './rest';
 
@@ -94,7 +95,7 @@ export async function exportTdengine(
     version = value === null ? null : String(value);
   } catch (err) {
     // A server that answers but rejects the function still has a schema to export; anything else is fatal.
-    if (!(err instanceof TdengineServerError) || err.code !== 'DBOPS_BAD_INPUT') throw err;
+    if (!(err instanceof TdengineServerError) || err.code !== ErrorCode.BadInput) throw err;
   }
 
   const listed = await run('SELECT name FROM information_schema.ins_databases');
@@ -189,7 +190,7 @@ async function countRows(run: (sql: string) => Promise<TdengineResult>, qualifie
   const value = cell(await run(`SELECT COUNT(*) FROM ${qualified}`), 0);
   if (value === null) return 0;
   const n = Number(value);
-  if (!Number.isFinite(n)) throw new Error(`COUNT(*) of ${qualified} answered "${String(value)}", not a number`);
+  if (!Number.isFinite(n)) throw new DbopsError(ErrorCode.BadInput, `COUNT(*) of ${qualified} answered "${String(value)}", not a number`);
   return n;
 }
 
@@ -201,7 +202,7 @@ function createStatement(res: TdengineResult, what: string): string {
   const col = res.columns.find((c) => /^create/i.test(c.name)) ?? res.columns[res.columns.length - 1];
   const value = col === undefined ? undefined : res.rows[0]?.[col.name];
   if (typeof value !== 'string' || value.trim() === '') {
-    throw new Error(`SHOW CREATE for ${what} answered no statement`);
+    throw new DbopsError(ErrorCode.BadInput, `SHOW CREATE for ${what} answered no statement`);
   }
   return value.trim();
 }

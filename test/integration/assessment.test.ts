@@ -186,4 +186,31 @@ describe('assessEstate', () => {
     expect(refused.code).toBe(2);
     expect(parseJson<{ error: { type: string } }>(refused).error.type).toBe('DBOPS_BAD_INPUT');
   });
+
+  it('a database that goes down mid-run: the run completes, its later steps are reported, and no plan rests on a backup that failed', async () => {
+    const fleeting = await ThrowawayRedis.start(dir);
+    await fleeting.client.set('k:1', 'v');
+    const result = await t.withWorker(async () => {
+      const handle = await t.client.workflow.start(ASSESS_WORKFLOW, {
+        taskQueue: t.taskQueue,
+        workflowId: t.workflowId('assess-down'),
+        args: [{ targets: [sqlitePath, fleeting.url()], windowSeconds: 3, probeRuns: 1 }],
+      });
+      // Stop the server once the health step has seen it up (the usage window is running).
+      for (;;) {
+        const { phase } = await handle.query<{ phase: string }>('progress');
+        if (phase === 'usage') break;
+        if (phase === 'completed' || phase === 'failed') throw new Error(`the run ended in ${phase} before usage`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await fleeting.stop();
+      return (await handle.result()) as AssessResult;
+    }, env);
+    const redisDb = result.databases.find((d) => d.engine === 'redis');
+    expect(redisDb?.up).toBe(true); // it answered the health step
+    expect(result.backup?.failed.some((f) => f.startsWith(redisDb?.target ?? '?'))).toBe(true);
+    expect(result.plan).toBeUndefined();
+    const report = readFileSync(result.reports['DATABASE_ASSESSMENT_REPORT.md'] ?? '', 'utf8');
+    expect(report).toContain('FAILED');
+  });
 });
