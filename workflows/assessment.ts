@@ -12,6 +12,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { executeChild, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { PreviousAssessment, TargetAssessment } from '../activities/assessment/activities';
+import type { ReportData } from '../activities/assessment/report';
 import type { AssessTarget } from '../activities/assessment/targets';
 import { choosePlan } from '../common/assessment/plan';
 import { ASSESSMENT_RULES } from '../common/assessment/rules';
@@ -37,10 +38,11 @@ import { buildPlanFacts } from './assessment-facts';
 
 const { assessmentTargets, assessmentUsage, assessmentPatterns, assessmentPrevious } =
   proxyActivities<Activities>(QUICK_STEP);
-const { assessmentHealth, assessmentCodeScan, assessmentProbes, assessmentReports } = proxyActivities<Activities>({
-  ...LONG_STEP,
-  startToCloseTimeout: '30 minutes',
-});
+const { assessmentHealth, assessmentCodeScan, assessmentProbes, assessmentReports, assessmentPoc, assessmentArchive } =
+  proxyActivities<Activities>({
+    ...LONG_STEP,
+    startToCloseTimeout: '30 minutes',
+  });
 
 /** Assesses the estate. */
 export async function assessEstate(input: AssessInput = {}): Promise<AssessResult> {
@@ -137,10 +139,23 @@ export async function assessEstate(input: AssessInput = {}): Promise<AssessResul
               })),
             ),
         );
-        return {
-          backupIds: results.filter((r) => r.status === 'completed').map((r) => r.backupId ?? r.target),
-          failed: results.filter((r) => r.status !== 'completed').map((r) => `${r.target}: ${r.error?.message ?? ''}`),
-        };
+        const backupIds = results.filter((r) => r.status === 'completed').map((r) => r.backupId ?? r.target);
+        const failed = results
+          .filter((r) => r.status !== 'completed')
+          .map((r) => `${r.target}: ${r.error?.message ?? ''}`);
+        if (failed.length > 0) return { backupIds, failed };
+        // Everything verified: one archive of it all (plus TDengine's schema and counts, and config files).
+        try {
+          const archive = await assessmentArchive({
+            timestamp,
+            backupIds,
+            tdengine: up.filter((t) => t.engine === 'tdengine'),
+            configFiles: input.configFiles ?? [],
+          });
+          return { backupIds, failed, archive };
+        } catch (err) {
+          return { backupIds, failed: [`estate archive: ${rootOf(err).message}`] };
+        }
       });
     }
 
@@ -177,6 +192,30 @@ export async function assessEstate(input: AssessInput = {}): Promise<AssessResul
         )
       : undefined;
 
+    // The POC runs on the PostgreSQL the plan would consolidate into, shaped like the largest supertable.
+    let poc: ReportData['poc'];
+    const pocTarget = targets.find((t, i) => t.engine === 'postgres' && health[i]?.up);
+    if (input.poc && pocTarget) {
+      const source = targets
+        .flatMap((t, i) => (health[i]?.supertables ?? []).map((st) => ({ target: t.name, st })))
+        .sort((a, b) => b.st.rows - a.st.rows)[0];
+      const result = await steps.run('poc', `time-series POC on ${pocTarget.name}`, () =>
+        assessmentPoc({
+          target: pocTarget,
+          ...(source ? { shape: { name: source.st.name, columns: source.st.columns, tags: source.st.tags } } : {}),
+          rows: input.pocRows ?? 200_000,
+          runs: input.probeRuns ?? 20,
+        }),
+      );
+      poc = {
+        ...result,
+        target: pocTarget.name,
+        ...(source
+          ? { source: { target: source.target, table: `${source.st.db}.${source.st.name}`, rows: source.st.rows } }
+          : {}),
+      };
+    }
+
     const reports = await steps.run('report', 'writing the reports', () =>
       assessmentReports({
         upload: true,
@@ -192,6 +231,7 @@ export async function assessEstate(input: AssessInput = {}): Promise<AssessResul
           probes,
           ...(plan ? { plan } : {}),
           ...(backup ? { backup } : {}),
+          ...(poc ? { poc } : {}),
           windowSeconds,
         },
       }),
@@ -207,6 +247,16 @@ export async function assessEstate(input: AssessInput = {}): Promise<AssessResul
       databases,
       ...(plan ? { plan: { id: plan.id, title: plan.title, reasons: plan.reasons } } : {}),
       ...(backup ? { backup } : {}),
+      ...(poc
+        ? {
+            poc: {
+              strategy: poc.strategy,
+              rows: poc.rows,
+              insertRowsPerSecond: Math.round(poc.insertRowsPerSecond),
+              queries: poc.queries.map(({ name, p50Ms, p95Ms, p99Ms }) => ({ name, p50Ms, p95Ms, p99Ms })),
+            },
+          }
+        : {}),
       reports,
     };
   } catch (err) {

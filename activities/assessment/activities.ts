@@ -4,6 +4,7 @@
  * never table data. A target that is down is reported down by its engine module, not thrown.
  */
 import { readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { activityInfo, cancellationSignal } from '@temporalio/activity';
 import type {
   AssessedEngine,
@@ -21,9 +22,13 @@ import { runArtifactDir } from '../files/artifact-paths';
 import { keepAlive } from '../keep-alive';
 import { assessMysql, mysqlLivePatterns, mysqlRunProbe, mysqlUsageCounters } from '../mysql/assess';
 import { assessPostgres, pgDefaultProbes, pgLivePatterns, pgRunProbe, pgUsageCounters } from '../postgres/assess';
+import { type PocResult, type PocShape, runTimeSeriesPoc } from '../postgres/poc';
 import { assessRedis, redisLivePatterns, redisUsageCounters } from '../redis/assess';
 import { createS3Client } from '../s3/client';
-import { uploadFile } from '../s3/transfer';
+import { hashObject, uploadFile } from '../s3/transfer';
+import { localBackupDir } from '../backup/store';
+import { packEstateArchive, verifyEstateArchive } from '../files/estate-archive';
+import { exportTdengine } from '../tdengine/export';
 import { assessSqlite } from '../sqlite/assess';
 import { assessTdengine, tdengineLivePatterns } from '../tdengine/assess';
 import { backupAgeFinding } from './backup-age';
@@ -38,8 +43,14 @@ export interface TargetAssessment {
   findings: CheckResult[];
   volume?: VolumeReport;
   facts: Record<string, number | string | boolean | null>;
-  /** TDengine only: its supertables (for the plan and the POC). */
-  supertables?: { db: string; name: string; rows: number }[];
+  /** TDengine only: its supertables (for the plan, and their shape for the POC). */
+  supertables?: {
+    db: string;
+    name: string;
+    rows: number;
+    columns: { name: string; type: string }[];
+    tags: { name: string; type: string }[];
+  }[];
 }
 
 /** A previous assessment, as far as growth and regressions need it. */
@@ -50,6 +61,21 @@ export interface PreviousAssessment {
 }
 
 type Counters = Record<string, { reads: number; writes: number }>;
+
+/** The POC's shape when the estate has no TDengine supertable to copy: smart-meter readings. */
+const DEFAULT_POC_SHAPE: PocShape = {
+  name: 'meters',
+  columns: [
+    { name: 'ts', type: 'TIMESTAMP' },
+    { name: 'current', type: 'FLOAT' },
+    { name: 'voltage', type: 'INT' },
+    { name: 'phase', type: 'FLOAT' },
+  ],
+  tags: [
+    { name: 'groupid', type: 'INT' },
+    { name: 'location', type: 'BINARY(24)' },
+  ],
+};
 
 /** Builds the assessment activities around the worker's shared dependencies. */
 export function createAssessmentActivities({ config }: ActivityDeps) {
@@ -72,7 +98,16 @@ export function createAssessmentActivities({ config }: ActivityDeps) {
         return assessSqlite(server(target.ref).path ?? '', target.name, ASSESSMENT_RULES);
       case 'tdengine': {
         const result = await assessTdengine(tdengineEndpoint(target.ref), target.name, ASSESSMENT_RULES);
-        return { ...result, supertables: result.supertables.map(({ db, name, rows }) => ({ db, name, rows })) };
+        return {
+          ...result,
+          supertables: result.supertables.map(({ db, name, rows, columns, tags }) => ({
+            db,
+            name,
+            rows,
+            columns,
+            tags,
+          })),
+        };
       }
     }
   };
@@ -220,6 +255,98 @@ export function createAssessmentActivities({ config }: ActivityDeps) {
             });
           }
           return results;
+        }),
+      );
+    },
+
+    /**
+     * The time-series POC on a scratch schema of the chosen PostgreSQL (the only write of an assessment, and
+     * dropped at the end): the largest TDengine supertable's shape, or a meters-like default, loaded with
+     * synthetic rows; insert rate and time-range query percentiles.
+     */
+    async assessmentPoc(input: {
+      target: AssessTarget;
+      shape?: PocShape;
+      rows: number;
+      runs: number;
+    }): Promise<PocResult> {
+      return withFailureMapping(`assessmentPoc ${input.target.name}`, () =>
+        keepAlive({ step: 'poc', target: input.target.name }, () =>
+          runTimeSeriesPoc(server(input.target.ref), input.shape ?? DEFAULT_POC_SHAPE, {
+            rows: input.rows,
+            runs: input.runs,
+            signal: cancellationSignal(),
+          }),
+        ),
+      );
+    },
+
+    /**
+     * The backup of everything as one file: every backup folder this run verified, the TDengine schema and
+     * row counts exported over REST, and the given configuration files, packed into `backup_<ts>.tar.gz` with
+     * a manifest, uploaded to S3 and verified (the archive read back in full, locally and from S3).
+     */
+    async assessmentArchive(input: {
+      timestamp: string;
+      backupIds: string[];
+      tdengine: AssessTarget[];
+      configFiles: string[];
+    }): Promise<{ path: string; s3: string; sha256: string; bytes: number; files: number }> {
+      return withFailureMapping('assessmentArchive', () =>
+        keepAlive({ step: 'archive' }, async () => {
+          const workflowId = activityInfo().workflowExecution?.workflowId ?? 'unknown-workflow';
+          const dir = runArtifactDir(config.artifactDir, 'assessments', workflowId);
+          const entries = input.backupIds.map((id) => ({
+            path: localBackupDir(config, id),
+            nameInArchive: `backups/${id}`,
+          }));
+          const exported: Record<string, unknown> = {};
+          for (const target of input.tdengine) {
+            const out = join(dir, 'tdengine', target.name);
+            const endpoint = tdengineEndpoint(target.ref);
+            const result = await exportTdengine(
+              { url: endpoint.url, user: endpoint.user, ...(endpoint.password ? { password: endpoint.password } : {}) },
+              out,
+              { signal: cancellationSignal() },
+            );
+            exported[target.name] = { databases: result.databases, rowCounts: result.rowCounts };
+            entries.push({ path: out, nameInArchive: `tdengine/${target.name}` });
+          }
+          for (const file of input.configFiles) entries.push({ path: file, nameInArchive: `config/${basename(file)}` });
+          const archivePath = join(dir, `backup_${input.timestamp}.tar.gz`);
+          const archive = await packEstateArchive(
+            archivePath,
+            entries,
+            {
+              timestamp: input.timestamp,
+              workflowId,
+              backupIds: input.backupIds,
+              tdengine: exported,
+              configFiles: input.configFiles,
+            },
+            { signal: cancellationSignal() },
+          );
+          const s3 = createS3Client(config.s3);
+          try {
+            const key = `assessments/${workflowId}/backup_${input.timestamp}.tar.gz`;
+            await uploadFile(s3, config.s3.bucket, key, archivePath, undefined, config.backup.sse);
+            const check = await verifyEstateArchive(archivePath, archive);
+            const remote = await hashObject(s3, config.s3.bucket, key);
+            if (!check.ok || remote.sha256 !== archive.sha256)
+              throw new DbopsError(
+                ErrorCode.BackupCorrupt,
+                `the estate archive ${archivePath} failed verification: ${[...check.problems, ...(remote.sha256 !== archive.sha256 ? [`s3://${config.s3.bucket}/${key} hashes to ${remote.sha256}, expected ${archive.sha256}`] : [])].join('; ')}`,
+              );
+            return {
+              path: archivePath,
+              s3: `s3://${config.s3.bucket}/${key}`,
+              sha256: archive.sha256,
+              bytes: archive.bytes,
+              files: archive.files.length,
+            };
+          } finally {
+            s3.destroy();
+          }
         }),
       );
     },

@@ -14,6 +14,7 @@ import type {
   QueryPattern,
   TableUsage,
 } from '../../common/contracts/assessment';
+import type { PocResult } from '../postgres/poc';
 import { barChart } from './svg';
 
 /** Everything the reports are made from. */
@@ -28,7 +29,8 @@ export interface ReportData {
   codePatterns: QueryPattern[];
   probes: ProbeResult[];
   plan?: { id: 'A' | 'B'; title: string; reasons: string[]; order: string[]; risks: string[] };
-  backup?: { backupIds: string[]; failed: string[] };
+  backup?: AssessResult['backup'];
+  poc?: PocResult & { target: string; source?: { target: string; table: string; rows: number } };
   windowSeconds: number;
 }
 
@@ -156,7 +158,7 @@ export async function writeReports(dir: string, data: ReportData): Promise<Recor
   lines.push('', '## Backup', '');
   lines.push(
     data.backup
-      ? `Backed up and verified: ${data.backup.backupIds.join(', ') || 'none'}${data.backup.failed.length ? `; FAILED: ${data.backup.failed.join(', ')}` : ''}.`
+      ? `Backed up and verified: ${data.backup.backupIds.join(', ') || 'none'}${data.backup.failed.length ? `; FAILED: ${data.backup.failed.join(', ')}` : ''}.${data.backup.archive ? ` Everything in one archive: ${data.backup.archive.s3} (${data.backup.archive.files} files, ${mb(data.backup.archive.bytes)}, sha256 ${data.backup.archive.sha256}), read back and verified.` : ''}`
       : 'Not backed up in this run (backup: false).',
   );
   if (!data.plan)
@@ -186,6 +188,32 @@ export async function writeReports(dir: string, data: ReportData): Promise<Recor
         '## Risks',
         '',
         ...plan.risks.map((r) => `- ${r}`),
+        '',
+      ].join('\n'),
+    );
+  }
+  if (data.poc) {
+    const poc = data.poc;
+    await put(
+      'POC_VALIDATION_REPORT.md',
+      [
+        `# POC validation — time series on PostgreSQL (${poc.target})`,
+        '',
+        `Strategy: **${poc.strategy}**${poc.partitions ? ` (${poc.partitions} daily partitions, BRIN on the time column)` : ''}; scratch schema \`${poc.schema}\` (dropped after the run).`,
+        poc.source
+          ? `Shape copied from ${poc.source.target} \`${poc.source.table}\` (${poc.source.rows} rows there).`
+          : 'Shape: smart-meter readings (no TDengine supertable in the estate).',
+        '',
+        `Loaded ${poc.rows} synthetic rows in ${poc.insertSeconds.toFixed(2)} s: **${Math.round(poc.insertRowsPerSecond)} rows/s**.`,
+        '',
+        '| query | runs | p50 ms | p95 ms | p99 ms | rows |',
+        '| --- | --- | --- | --- | --- | --- |',
+        ...poc.queries.map(
+          (q) =>
+            `| ${q.name} | — | ${q.p50Ms.toFixed(2)} | ${q.p95Ms.toFixed(2)} | ${q.p99Ms.toFixed(2)} | ${q.rows} |`,
+        ),
+        '',
+        ...poc.notes.map((n) => `- ${n}`),
         '',
       ].join('\n'),
     );

@@ -18,7 +18,7 @@ import { mkdir, open, readdir, realpath, rename, rm, stat, writeFile } from 'nod
 import { dirname, join, posix, relative, resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { list, Pack, type LinkCacheKey, type ReadEntry, type WriteEntry } from 'tar';
+import { list, Pack, type ReadEntry, type TarOptionsWithAliases, type WriteEntry } from 'tar';
 import { DbopsError, ErrorCode } from '../../common/errors';
 
 /** Name of the manifest inside every estate archive (its first entry). */
@@ -172,6 +172,7 @@ export async function verifyEstateArchive(
   const found = new Map<string, { bytes: number; sha256: string; complete: boolean }>();
   const duplicates = new Set<string>();
   let manifestText: string | undefined;
+  let readable = true;
   try {
     await list({
       file: path,
@@ -204,6 +205,7 @@ export async function verifyEstateArchive(
       },
     });
   } catch (err) {
+    readable = false;
     problems.push(`the archive cannot be read to its end: ${(err as Error).message}`);
   }
 
@@ -212,7 +214,11 @@ export async function verifyEstateArchive(
   for (const file of expected.files) {
     const got = found.get(file.name);
     if (got === undefined) {
-      problems.push(`${file.name}: missing from the archive`);
+      problems.push(
+        readable
+          ? `${file.name}: missing from the archive`
+          : `${file.name}: not reached (the archive stops being readable before it)`,
+      );
     } else if (!got.complete || got.bytes !== file.bytes) {
       problems.push(`${file.name}: ${got.bytes} bytes read, expected ${file.bytes}`);
     } else if (got.sha256 !== file.sha256) {
@@ -222,7 +228,9 @@ export async function verifyEstateArchive(
   for (const name of found.keys()) {
     if (name !== ESTATE_MANIFEST_FILE && !wanted.has(name)) problems.push(`${name}: in the archive but not expected`);
   }
-  problems.push(...manifestProblems(manifestText, found.has(ESTATE_MANIFEST_FILE), expected.files));
+  if (readable || found.has(ESTATE_MANIFEST_FILE)) {
+    problems.push(...manifestProblems(manifestText, found.has(ESTATE_MANIFEST_FILE), expected.files));
+  }
   return { ok: problems.length === 0, problems };
 }
 
@@ -343,7 +351,7 @@ async function hashFile(path: string, signal?: AbortSignal): Promise<{ bytes: nu
 }
 
 /** A link cache that never remembers: a file with several hard links is stored as content each time. */
-class NoHardLinks extends Map<LinkCacheKey, string> {
+class NoHardLinks extends Map<Parameters<NonNullable<TarOptionsWithAliases['linkCache']>['set']>[0], string> {
   override set(): this {
     return this;
   }

@@ -190,7 +190,8 @@ async function countRows(run: (sql: string) => Promise<TdengineResult>, qualifie
   const value = cell(await run(`SELECT COUNT(*) FROM ${qualified}`), 0);
   if (value === null) return 0;
   const n = Number(value);
-  if (!Number.isFinite(n)) throw new DbopsError(ErrorCode.BadInput, `COUNT(*) of ${qualified} answered "${String(value)}", not a number`);
+  if (!Number.isFinite(n))
+    throw new DbopsError(ErrorCode.BadInput, `COUNT(*) of ${qualified} answered "${String(value)}", not a number`);
   return n;
 }
 

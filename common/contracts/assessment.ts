@@ -135,8 +135,12 @@ export const assessInputSchema = z.strictObject({
   probeRuns: z.number().int().min(1).max(1000).optional(),
   /** Back up every target first (default true); the plan is written only after that backup is verified. */
   backup: z.boolean().optional(),
+  /** Configuration files (on the worker's host) to pack into the estate archive with the backups. */
+  configFiles: z.array(z.string().min(1)).max(100).optional(),
   /** Run the time-series POC on the chosen PostgreSQL (default false). */
   poc: z.boolean().optional(),
+  /** Synthetic rows the POC loads (default 200,000). */
+  pocRows: z.number().int().min(1_000).max(100_000_000).optional(),
   /** Path (on the worker) of a previous `database_assessment_<ts>.json`, for growth and regressions. */
   previous: z.string().min(1).optional(),
 });
@@ -161,6 +165,17 @@ export interface AssessResult {
   overall: HealthScore;
   databases: DatabaseAssessment[];
   plan?: { id: 'A' | 'B'; title: string; reasons: string[] };
-  backup?: { backupIds: string[]; failed: string[] };
+  backup?: {
+    backupIds: string[];
+    failed: string[];
+    archive?: { path: string; s3: string; sha256: string; bytes: number; files: number };
+  };
+  /** The time-series POC's figures, when it ran. */
+  poc?: {
+    strategy: 'timescaledb' | 'native-partitions';
+    rows: number;
+    insertRowsPerSecond: number;
+    queries: { name: string; p50Ms: number; p95Ms: number; p99Ms: number }[];
+  };
   reports: Record<string, string>;
 }

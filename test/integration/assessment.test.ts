@@ -146,6 +146,12 @@ describe('assessEstate', () => {
     expect(result.backup?.backupIds.map((id) => id.split('/')[0]).sort()).toEqual(
       ['a_mysql', 'a_pg', redisName, 'sqlite-notes'].sort(),
     );
+    // …and all of it in one archive, read back and verified locally and from S3.
+    expect(result.backup?.archive?.s3).toMatch(
+      new RegExp(`^s3://${bucket}/assessments/.*/backup_${result.timestamp}\\.tar\\.gz$`),
+    );
+    expect(result.backup?.archive?.files).toBeGreaterThan(8);
+    expect(existsSync(result.backup?.archive?.path ?? '')).toBe(true);
     expect(result.plan?.id).toBe('A');
     expect(result.plan?.reasons.length).toBeGreaterThan(0);
 
@@ -212,5 +218,26 @@ describe('assessEstate', () => {
     expect(result.plan).toBeUndefined();
     const report = readFileSync(result.reports['DATABASE_ASSESSMENT_REPORT.md'] ?? '', 'utf8');
     expect(report).toContain('FAILED');
+  });
+
+  it('--poc: a time-series table on a scratch schema of the PostgreSQL (native partitions here), measured, then dropped', async () => {
+    const result = await t.withWorker(
+      () =>
+        t.client.workflow.execute(ASSESS_WORKFLOW, {
+          taskQueue: t.taskQueue,
+          workflowId: t.workflowId('assess-poc'),
+          args: [{ targets: ['a_pg'], windowSeconds: 1, probeRuns: 3, backup: false, poc: true, pocRows: 20_000 }],
+        }) as Promise<AssessResult>,
+      env,
+    );
+    expect(result.poc?.strategy).toBe('native-partitions');
+    expect(result.poc?.rows).toBe(20_000);
+    expect(result.poc?.insertRowsPerSecond).toBeGreaterThan(0);
+    for (const q of result.poc?.queries ?? []) expect(q.p50Ms).toBeLessThanOrEqual(q.p99Ms);
+    expect(readFileSync(result.reports['POC_VALIDATION_REPORT.md'] ?? '', 'utf8')).toContain('native-partitions');
+    const left = await pg.query<{ n: string }>(
+      "SELECT count(*) AS n FROM pg_namespace WHERE nspname LIKE 'dbops\\_poc\\_%'",
+    );
+    expect(Number(left[0]?.n)).toBe(0);
   });
 });
