@@ -96,10 +96,15 @@ export async function assessEstate(input: AssessInput = {}): Promise<AssessResul
 
     const patterns: Record<string, QueryPattern[]> = {};
     let codePatterns: QueryPattern[] = [];
+    let codeTables: ReportData['codeTables'] = {};
     await steps.run('patterns', 'reading query patterns', async () => {
       const live = await Promise.all(up.map((target) => assessmentPatterns({ target }).catch(() => undefined)));
       up.forEach((target, i) => (patterns[target.name] = live[i]?.patterns ?? []));
-      if (input.codeDirs?.length) codePatterns = (await assessmentCodeScan({ dirs: input.codeDirs })).patterns;
+      if (input.codeDirs?.length) {
+        const scan = await assessmentCodeScan({ dirs: input.codeDirs });
+        codePatterns = scan.patterns;
+        codeTables = scan.byTable;
+      }
     });
 
     const probes: ProbeResult[] = await steps.run('baseline', 'running probe queries', async () =>
@@ -228,6 +233,7 @@ export async function assessEstate(input: AssessInput = {}): Promise<AssessResul
           usageUnknown,
           patterns,
           codePatterns,
+          codeTables,
           probes,
           ...(plan ? { plan } : {}),
           ...(backup ? { backup } : {}),

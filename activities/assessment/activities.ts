@@ -207,11 +207,16 @@ export function createAssessmentActivities({ config }: ActivityDeps) {
     },
 
     /** Scans code directories (on the worker's host) for SQL, Redis calls and TDengine statements. */
-    async assessmentCodeScan(input: { dirs: string[] }): Promise<{ files: number; patterns: QueryPattern[] }> {
+    async assessmentCodeScan(input: { dirs: string[] }): Promise<{
+      files: number;
+      patterns: QueryPattern[];
+      byTable: Record<string, { reads: number; writes: number; files: string[] }>;
+      unparsed: number;
+    }> {
       return withFailureMapping('assessmentCodeScan', () =>
         keepAlive({ step: 'code' }, async () => {
           const scan = await scanCode(input.dirs);
-          return { files: scan.files, patterns: scan.patterns };
+          return { files: scan.files, patterns: scan.patterns, byTable: scan.byTable, unparsed: scan.unparsed.length };
         }),
       );
     },
@@ -360,12 +365,13 @@ export function createAssessmentActivities({ config }: ActivityDeps) {
         } catch (err) {
           throw new DbopsError(
             ErrorCode.BadInput,
-            `previous assessment ${input.path} cannot be read as JSON (${(err as Error).message}): give the path of a database_assessment_<ts>.json on the worker's host`,
+            `previous assessment ${input.path} cannot be read as JSON (${(err as Error).message}): give the path of a database_assessment_<ts>.json or performance_baseline.json on the worker's host`,
           );
         }
+        // A database_assessment_<ts>.json gives sizes and probes; a performance_baseline.json probes only.
         return {
           timestamp: data.timestamp,
-          totalBytes: Object.fromEntries(data.databases.map((d) => [d.target, d.volume?.totalBytes ?? 0])),
+          totalBytes: Object.fromEntries((data.databases ?? []).map((d) => [d.target, d.volume?.totalBytes ?? 0])),
           probes: data.probes ?? [],
         };
       });

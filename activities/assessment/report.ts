@@ -27,6 +27,8 @@ export interface ReportData {
   usageUnknown: Record<string, string>;
   patterns: Record<string, QueryPattern[]>;
   codePatterns: QueryPattern[];
+  /** Reads and writes per table found in the scanned code, with the files. */
+  codeTables?: Record<string, { reads: number; writes: number; files: string[] }>;
   probes: ProbeResult[];
   plan?: { id: 'A' | 'B'; title: string; reasons: string[]; order: string[]; risks: string[] };
   backup?: AssessResult['backup'];
@@ -134,6 +136,23 @@ export async function writeReports(dir: string, data: ReportData): Promise<Recor
         `- ${p.kind} ${p.calls !== undefined ? `×${p.calls}` : ''}${p.meanMs !== undefined ? ` mean ${p.meanMs.toFixed(2)} ms` : ''}: \`${p.text.slice(0, 160)}\``,
       );
     lines.push('');
+  }
+  const codeTables = Object.entries(data.codeTables ?? {});
+  if (codeTables.length > 0) {
+    const top = (key: 'reads' | 'writes') =>
+      [...codeTables]
+        .filter(([, v]) => v[key] > 0)
+        .sort((a, b) => b[1][key] - a[1][key])
+        .slice(0, 10)
+        .map(([t, v]) => `${t} (${v[key]}, in ${v.files.length} file(s))`)
+        .join(', ') || 'none';
+    lines.push(
+      '### Most-read and most-written tables in the code',
+      '',
+      `- read: ${top('reads')}`,
+      `- written: ${top('writes')}`,
+      '',
+    );
   }
   if (data.codePatterns.length > 0) {
     lines.push('### From code', '');

@@ -5,7 +5,7 @@
  * run completes; the findings, hot/cold classes, scores, backups and the plan are the ones the facts call
  * for; the reports are written; and no assessed database changed (fingerprints before and after).
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
@@ -79,6 +79,13 @@ describe('assessEstate', () => {
   });
 
   it('measures every database, classifies hot and cold, backs everything up, scores, plans and reports, changing nothing', async () => {
+    const codeDir = join(dir, 'code');
+    mkdirSync(codeDir);
+    writeFileSync(
+      join(codeDir, 'orders.py'),
+      'def recent(cur):\n    cur.execute("SELECT h.id, h.v FROM hot h JOIN cold c ON c.id = h.id WHERE h.id > %s", (10,))\n' +
+        'def mark(cur):\n    cur.execute("UPDATE events_log SET what = %s WHERE at < now()", ("done",))\n',
+    );
     const pgEndpoint = { url: pg.url, label: 'a_pg' };
     const myServer = { url: `mysql://root@127.0.0.1:3306/${mysqlDb}` };
     const before = { pg: await pgFingerprint(pgEndpoint), mysql: await mysqlFingerprint(myServer) };
@@ -98,6 +105,7 @@ describe('assessEstate', () => {
             args: [
               {
                 targets: ['a_pg', 'a_mysql', redis.url(), sqlitePath, downUrl],
+                codeDirs: [codeDir],
                 windowSeconds: 2,
                 probeRuns: 5,
               },
@@ -138,6 +146,14 @@ describe('assessEstate', () => {
       readFileSync(result.reports[`database_assessment_${result.timestamp}.json`] ?? '', 'utf8'),
     ) as { usage: Record<string, { name: string; temperature: string }[]> };
     const pgUsage = Object.fromEntries((json.usage.a_pg ?? []).map((u) => [u.name, u.temperature]));
+    // Query patterns from code, parsed: a join read and an update, with their tables and file.
+    const code = (json as unknown as { codePatterns: { kind: string; tables: string[]; files?: string[] }[] })
+      .codePatterns;
+    expect(code.map((p) => [p.kind, [...p.tables].sort()])).toEqual([
+      ['select', ['cold', 'hot']],
+      ['update', ['events_log']],
+    ]);
+    expect(code[0]?.files?.[0]).toContain('orders.py');
     expect(pgUsage['public.hot']).toBe('hot');
     expect(pgUsage['public.cold']).toBe('cold');
 
@@ -164,6 +180,7 @@ describe('assessEstate', () => {
       expect(existsSync(result.reports[name] ?? ''), name).toBe(true);
     const report = readFileSync(result.reports['DATABASE_ASSESSMENT_REPORT.md'] ?? '', 'utf8');
     expect(report).toContain('`pg.sequences`');
+    expect(report).toContain('- written: events_log (1, in 1 file(s))');
     expect(result.reports['s3:DATABASE_ASSESSMENT_REPORT.md']).toMatch(new RegExp(`^s3://${bucket}/assessments/`));
 
     // Read-only: the assessed databases are as they were (the backups' scratch databases are elsewhere).
