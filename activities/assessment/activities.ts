@@ -312,7 +312,8 @@ export function createAssessmentActivities({ config }: ActivityDeps) {
             const result = await exportTdengine(
               { url: endpoint.url, user: endpoint.user, ...(endpoint.password ? { password: endpoint.password } : {}) },
               out,
-              { signal: cancellationSignal() },
+              // Exact counts of multi-billion-row supertables take minutes: well inside this step's 30 minutes.
+              { signal: cancellationSignal(), timeoutMs: 10 * 60_000 },
             );
             exported[target.name] = { databases: result.databases, rowCounts: result.rowCounts };
             entries.push({ path: out, nameInArchive: `tdengine/${target.name}` });

@@ -220,7 +220,7 @@ export async function writeReports(dir: string, data: ReportData): Promise<Recor
         '',
         `Strategy: **${poc.strategy}**${poc.partitions ? ` (${poc.partitions} daily partitions, BRIN on the time column)` : ''}; scratch schema \`${poc.schema}\` (dropped after the run).`,
         poc.source
-          ? `Shape copied from ${poc.source.target} \`${poc.source.table}\` (${poc.source.rows} rows there).`
+          ? `Shape copied from ${poc.source.target} \`${poc.source.table}\` (${poc.source.rows.toLocaleString('en-US')} rows there).`
           : 'Shape: smart-meter readings (no TDengine supertable in the estate).',
         '',
         `Loaded ${poc.rows} synthetic rows in ${poc.insertSeconds.toFixed(2)} s: **${Math.round(poc.insertRowsPerSecond)} rows/s**.`,

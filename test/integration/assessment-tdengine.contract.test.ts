@@ -224,7 +224,9 @@ describe('assessEstate with TDengine (local stub in the documented REST shape)',
     // The POC ran on the PostgreSQL, shaped like power.meters.
     expect(result.poc?.rows).toBe(20_000);
     const poc = readFileSync(result.reports['POC_VALIDATION_REPORT.md'] ?? '', 'utf8');
-    expect(poc).toContain(`Shape copied from ${tdName} \`power.meters\` (${METERS_ROWS} rows there).`);
+    expect(poc).toContain(
+      `Shape copied from ${tdName} \`power.meters\` (${METERS_ROWS.toLocaleString('en-US')} rows there).`,
+    );
     const left = await pg.query<{ n: string }>(
       "SELECT count(*) AS n FROM pg_namespace WHERE nspname LIKE 'dbops\\_poc\\_%'",
     );
