@@ -202,12 +202,17 @@ export async function assessEstate(input: AssessInput = {}): Promise<AssessResul
     const pocTarget = targets.find((t, i) => t.engine === 'postgres' && health[i]?.up);
     if (input.poc && pocTarget) {
       const source = targets
-        .flatMap((t, i) => (health[i]?.supertables ?? []).map((st) => ({ target: t.name, st })))
+        .flatMap((t, i) => (health[i]?.supertables ?? []).map((st) => ({ target: t.name, t, st })))
         .sort((a, b) => b.st.rows - a.st.rows)[0];
       const result = await steps.run('poc', `time-series POC on ${pocTarget.name}`, () =>
         assessmentPoc({
           target: pocTarget,
-          ...(source ? { shape: { name: source.st.name, columns: source.st.columns, tags: source.st.tags } } : {}),
+          ...(source
+            ? {
+                shape: { name: source.st.name, columns: source.st.columns, tags: source.st.tags },
+                source: { target: source.t, db: source.st.db, stable: source.st.name },
+              }
+            : {}),
           rows: input.pocRows ?? 200_000,
           runs: input.probeRuns ?? 20,
         }),

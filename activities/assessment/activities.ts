@@ -29,6 +29,7 @@ import { hashObject, uploadFile } from '../s3/transfer';
 import { localBackupDir } from '../backup/store';
 import { packEstateArchive, verifyEstateArchive } from '../files/estate-archive';
 import { exportTdengine } from '../tdengine/export';
+import { type SourceProbe, tdengineTimeRangeProbes } from '../tdengine/probes';
 import { assessSqlite } from '../sqlite/assess';
 import { assessTdengine, tdengineLivePatterns } from '../tdengine/assess';
 import { backupAgeFinding } from './backup-age';
@@ -274,15 +275,33 @@ export function createAssessmentActivities({ config }: ActivityDeps) {
       shape?: PocShape;
       rows: number;
       runs: number;
-    }): Promise<PocResult> {
+      /** The TDengine supertable the shape came from: the same probes are timed there too. */
+      source?: { target: AssessTarget; db: string; stable: string };
+    }): Promise<PocResult & { sourceProbes?: SourceProbe[]; sourceProbeError?: string }> {
       return withFailureMapping(`assessmentPoc ${input.target.name}`, () =>
-        keepAlive({ step: 'poc', target: input.target.name }, () =>
-          runTimeSeriesPoc(server(input.target.ref), input.shape ?? DEFAULT_POC_SHAPE, {
+        keepAlive({ step: 'poc', target: input.target.name }, async () => {
+          const shape = input.shape ?? DEFAULT_POC_SHAPE;
+          const result = await runTimeSeriesPoc(server(input.target.ref), shape, {
             rows: input.rows,
             runs: input.runs,
             signal: cancellationSignal(),
-          }),
-        ),
+          });
+          if (!input.source) return result;
+          const deviceTag = shape.tags[0]?.name ?? 'tbname';
+          const endpoint = tdengineEndpoint(input.source.target.ref);
+          try {
+            const sourceProbes = await tdengineTimeRangeProbes(
+              { url: endpoint.url, user: endpoint.user, ...(endpoint.password ? { password: endpoint.password } : {}) },
+              input.source.db,
+              input.source.stable,
+              deviceTag,
+              input.runs,
+            );
+            return { ...result, sourceProbes };
+          } catch (err) {
+            return { ...result, sourceProbeError: (err as Error).message };
+          }
+        }),
       );
     },
 

@@ -15,6 +15,7 @@ import type {
   TableUsage,
 } from '../../common/contracts/assessment';
 import type { PocResult } from '../postgres/poc';
+import type { SourceProbe } from '../tdengine/probes';
 import { barChart } from './svg';
 
 /** Everything the reports are made from. */
@@ -32,7 +33,12 @@ export interface ReportData {
   probes: ProbeResult[];
   plan?: { id: 'A' | 'B'; title: string; reasons: string[]; order: string[]; risks: string[] };
   backup?: AssessResult['backup'];
-  poc?: PocResult & { target: string; source?: { target: string; table: string; rows: number } };
+  poc?: PocResult & {
+    target: string;
+    source?: { target: string; table: string; rows: number };
+    sourceProbes?: SourceProbe[];
+    sourceProbeError?: string;
+  };
   windowSeconds: number;
 }
 
@@ -225,12 +231,21 @@ export async function writeReports(dir: string, data: ReportData): Promise<Recor
         '',
         `Loaded ${poc.rows} synthetic rows in ${poc.insertSeconds.toFixed(2)} s: **${Math.round(poc.insertRowsPerSecond)} rows/s**.`,
         '',
-        '| query | runs | p50 ms | p95 ms | p99 ms | rows |',
-        '| --- | --- | --- | --- | --- | --- |',
-        ...poc.queries.map(
-          (q) =>
-            `| ${q.name} | — | ${q.p50Ms.toFixed(2)} | ${q.p95Ms.toFixed(2)} | ${q.p99Ms.toFixed(2)} | ${q.rows} |`,
-        ),
+        '| query | PostgreSQL p50 ms | p95 ms | p99 ms | rows | source p95 ms | source rows |',
+        '| --- | --- | --- | --- | --- | --- | --- |',
+        ...poc.queries.map((q) => {
+          const src = poc.sourceProbes?.find((x) => x.name === q.name);
+          return `| ${q.name} | ${q.p50Ms.toFixed(2)} | ${q.p95Ms.toFixed(2)} | ${q.p99Ms.toFixed(2)} | ${q.rows} | ${src ? src.p95Ms.toFixed(2) : '—'} | ${src ? src.rows : '—'} |`;
+        }),
+        ...(poc.sourceProbeError
+          ? ['', `The same probes could not be run on the source: ${poc.sourceProbeError}`]
+          : []),
+        ...(poc.sourceProbes
+          ? [
+              '',
+              'Source timings include the REST round trip (as an application over taosAdapter sees them); the source holds its real data, the POC synthetic rows.',
+            ]
+          : []),
         '',
         ...poc.notes.map((n) => `- ${n}`),
         '',

@@ -227,6 +227,10 @@ describe('assessEstate with TDengine (local stub in the documented REST shape)',
     expect(poc).toContain(
       `Shape copied from ${tdName} \`power.meters\` (${METERS_ROWS.toLocaleString('en-US')} rows there).`,
     );
+    // The same probes timed on the source, over REST, beside PostgreSQL's.
+    expect(poc).toMatch(/\| last_hour_one_device \| [\d.]+ \| [\d.]+ \| [\d.]+ \| \d+ \| [\d.]+ \| 2 \|/);
+    expect(poc).toMatch(/\| day_hourly_by_device \| .* \| [\d.]+ \| 2 \|/);
+    expect(poc).not.toContain('could not be run on the source');
     const left = await pg.query<{ n: string }>(
       "SELECT count(*) AS n FROM pg_namespace WHERE nspname LIKE 'dbops\\_poc\\_%'",
     );

@@ -498,6 +498,34 @@ class Estate {
       const empty = found.st !== undefined && this.childTables(found.st) === 0;
       return ok([['count(*)', 'BIGINT', 8]], empty ? [] : [[(found.st ?? found.table).rows]]);
     }
+    // The POC's time-range probes on the source: a tag value, one device's last hour, hourly buckets per device.
+    if ((m = match(`SELECT ${ident} FROM ${qualified} LIMIT 1`))) {
+      const found = this.lookup(...names(m, 3));
+      if ('status' in found) return found;
+      const tag = (found.st?.tags ?? []).find((t) => t.name === (m?.[1] ?? m?.[2]));
+      if (!tag) return fail(0x2603, 'Invalid column name');
+      const text = /CHAR|BINARY/i.test(tag.type);
+      return ok([[tag.name, text ? 'VARCHAR' : 'INT', text ? 24 : 4]], [[text ? 'California.SanFrancisco' : 1]]);
+    }
+    if ((m = match(`SELECT \\* FROM ${qualified} WHERE .+ AND ts >= NOW - 1h`))) {
+      const found = this.lookup(...names(m, 1));
+      if ('status' in found) return found;
+      return ok([['ts', 'TIMESTAMP', 8]], [['2026-11-30T05:00:00.000Z'], ['2026-11-30T05:00:10.000Z']]);
+    }
+    if ((m = match(`SELECT _wstart, .+ FROM ${qualified} WHERE ts >= NOW - 1d PARTITION BY .+ INTERVAL\\(1h\\)`))) {
+      const found = this.lookup(...names(m, 1));
+      if ('status' in found) return found;
+      return ok(
+        [
+          ['_wstart', 'TIMESTAMP', 8],
+          ['count(*)', 'BIGINT', 8],
+        ],
+        [
+          ['2026-11-30T04:00:00.000Z', 360],
+          ['2026-11-30T05:00:00.000Z', 360],
+        ],
+      );
+    }
     if ((m = match(`SHOW CREATE DATABASE ${ident}`))) {
       const db = this.database(m[1] ?? m[2] ?? '');
       if (db === undefined) return dbMissing();
