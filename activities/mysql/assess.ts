@@ -15,16 +15,11 @@ import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { ASSESSMENT_RULES, type AssessmentRules } from '../../common/assessment/rules';
-import type {
-  CheckCategory,
-  CheckResult,
-  QueryPattern,
-  TableVolume,
-  VolumeReport,
-} from '../../common/contracts/assessment';
+import type { CheckResult, QueryPattern, TableVolume, VolumeReport } from '../../common/contracts/assessment';
 import { DbopsError, ErrorCode } from '../../common/errors';
 import { redactSecrets } from '../../common/secret-guard';
 import { classifyMysqlFailure, connectMysql, parseMysqlUrl, quoteIdentifier, type MysqlServer } from './dump';
+import { finder, type Make, type Verdict } from '../../common/assessment/findings';
 
 /** What one engine's health step found about one target (the same shape for every engine). */
 export interface EngineAssessment {
@@ -79,7 +74,7 @@ export async function assessMysql(
 ): Promise<EngineAssessment> {
   const { signal } = options;
   signal?.throwIfAborted();
-  const make = finder(target);
+  const make = finder('mysql', target);
   const started = performance.now();
   let session: Session;
   try {
@@ -474,29 +469,6 @@ function inScope(schema: string, database: string): boolean {
 
 // ---------------------------------------------------------------------------------------------------------
 // Findings
-
-type Verdict = Pick<CheckResult, 'severity' | 'value' | 'evidence'> &
-  Partial<Pick<CheckResult, 'threshold' | 'recommendation' | 'count'>>;
-type Make = (id: string, category: CheckCategory, title: string, verdict: Verdict) => CheckResult;
-
-/** A finding builder for one target. */
-function finder(target: string): Make {
-  return (id, category, title, verdict) => ({
-    id,
-    engine: 'mysql',
-    target,
-    category,
-    title,
-    severity: verdict.severity,
-    value: verdict.value,
-    evidence: verdict.evidence,
-    ...(verdict.threshold !== undefined ? { threshold: verdict.threshold } : {}),
-    ...(verdict.recommendation !== undefined && verdict.severity !== 'ok'
-      ? { recommendation: verdict.recommendation }
-      : {}),
-    ...(verdict.count !== undefined ? { count: verdict.count } : {}),
-  });
-}
 
 /** An `unknown` verdict with its reason. */
 function unknown(reason: string): Verdict {

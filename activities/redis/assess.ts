@@ -15,16 +15,11 @@
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { ASSESSMENT_RULES, type AssessmentRules } from '../../common/assessment/rules';
-import type {
-  CheckCategory,
-  CheckResult,
-  QueryPattern,
-  TableVolume,
-  VolumeReport,
-} from '../../common/contracts/assessment';
+import type { CheckResult, QueryPattern, TableVolume, VolumeReport } from '../../common/contracts/assessment';
 import { redactSecrets } from '../../common/secret-guard';
 import { classifyDriverError } from '../connections/classify-error';
 import type { AssessOptions, EngineAssessment } from '../mysql/assess';
+import { finder, type Make } from '../../common/assessment/findings';
 
 /** A Redis server: its URL (no password) and the password bound to it. */
 export interface RedisServer {
@@ -56,7 +51,7 @@ export async function assessRedis(
 ): Promise<EngineAssessment> {
   const { signal } = options;
   signal?.throwIfAborted();
-  const make = finder(target);
+  const make = finder('redis', target);
   const label = redisLabel(server.url);
   const started = performance.now();
   const client = rawClient(server, rules.statementTimeoutMs);
@@ -476,28 +471,6 @@ async function describeCommands(client: Redis, names: string[]): Promise<Map<str
 
 // ---------------------------------------------------------------------------------------------------------
 // Findings
-
-type Verdict = Pick<CheckResult, 'severity' | 'value' | 'evidence'> &
-  Partial<Pick<CheckResult, 'threshold' | 'recommendation' | 'count'>>;
-type Make = (id: string, category: CheckCategory, title: string, verdict: Verdict) => CheckResult;
-
-function finder(target: string): Make {
-  return (id, category, title, verdict) => ({
-    id,
-    engine: 'redis',
-    target,
-    category,
-    title,
-    severity: verdict.severity,
-    value: verdict.value,
-    evidence: verdict.evidence,
-    ...(verdict.threshold !== undefined ? { threshold: verdict.threshold } : {}),
-    ...(verdict.recommendation !== undefined && verdict.severity !== 'ok'
-      ? { recommendation: verdict.recommendation }
-      : {}),
-    ...(verdict.count !== undefined ? { count: verdict.count } : {}),
-  });
-}
 
 function replicationFinding(make: Make, info: Map<string, string>): CheckResult {
   const title = 'Replication';

@@ -12,11 +12,12 @@ import { stat } from 'node:fs/promises';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { ASSESSMENT_RULES, type AssessmentRules } from '../../common/assessment/rules';
-import type { CheckCategory, CheckResult, TableVolume } from '../../common/contracts/assessment';
+import type { CheckResult, TableVolume } from '../../common/contracts/assessment';
 import { redactSecrets } from '../../common/secret-guard';
 import type { AssessOptions, EngineAssessment } from '../mysql/assess';
 import { quoteIdent } from './identifiers';
 import { runThreadJob, threadErrorMessage, threadScript } from './read-thread';
+import { finder } from '../../common/assessment/findings';
 
 const SCRIPT = threadScript(__dirname, 'activities/sqlite/assess');
 /** Names listed in one finding's evidence; the count says how many there are. */
@@ -57,7 +58,7 @@ export async function assessSqlite(
   options: AssessOptions = {},
 ): Promise<EngineAssessment> {
   options.signal?.throwIfAborted();
-  const make = finder(target);
+  const make = finder('sqlite', target);
   let inspection: Inspection;
   try {
     if (path === '') throw new Error('no file path is configured for this target');
@@ -315,28 +316,6 @@ if (!isMainThread && parentPort && (workerData as InspectJob | null)?.op === 'in
 
 // ---------------------------------------------------------------------------------------------------------
 // Findings and helpers
-
-type Verdict = Pick<CheckResult, 'severity' | 'value' | 'evidence'> &
-  Partial<Pick<CheckResult, 'threshold' | 'recommendation' | 'count'>>;
-type Make = (id: string, category: CheckCategory, title: string, verdict: Verdict) => CheckResult;
-
-function finder(target: string): Make {
-  return (id, category, title, verdict) => ({
-    id,
-    engine: 'sqlite',
-    target,
-    category,
-    title,
-    severity: verdict.severity,
-    value: verdict.value,
-    evidence: verdict.evidence,
-    ...(verdict.threshold !== undefined ? { threshold: verdict.threshold } : {}),
-    ...(verdict.recommendation !== undefined && verdict.severity !== 'ok'
-      ? { recommendation: verdict.recommendation }
-      : {}),
-    ...(verdict.count !== undefined ? { count: verdict.count } : {}),
-  });
-}
 
 function listNames(names: string[]): string {
   const shown = names.slice(0, LIST_NAMES).join(', ');
