@@ -13,6 +13,7 @@ import type {
   QueryPattern,
   VolumeReport,
 } from '../../common/contracts/assessment';
+import { probesFromLivePatterns } from '../../common/assessment/probes';
 import { ASSESSMENT_RULES } from '../../common/assessment/rules';
 import { percentiles, regressionPct } from '../../common/assessment/percentiles';
 import { DbopsError, ErrorCode } from '../../common/errors';
@@ -234,12 +235,17 @@ export function createAssessmentActivities({ config }: ActivityDeps) {
         keepAlive({ step: 'probes', target: target.name }, async () => {
           if (target.engine !== 'postgres' && target.engine !== 'mysql') return [];
           const endpoint = server(target.ref);
-          const probes =
-            input.probes.length > 0
-              ? input.probes
-              : target.engine === 'postgres'
-                ? await pgDefaultProbes(endpoint)
-                : [];
+          // Configured probes; else the top runnable live statements plus a key lookup and a range scan per
+          // large table (PostgreSQL).
+          let probes = input.probes;
+          if (probes.length === 0) {
+            const live =
+              target.engine === 'postgres' ? await pgLivePatterns(endpoint) : await mysqlLivePatterns(endpoint);
+            probes = [
+              ...probesFromLivePatterns(live.patterns),
+              ...(target.engine === 'postgres' ? await pgDefaultProbes(endpoint) : []),
+            ];
+          }
           const results: ProbeResult[] = [];
           for (const probe of probes) {
             const run =
