@@ -45,21 +45,21 @@ export function buildPlanFacts(
           };
         break;
       }
-      case 'redis':
+      case 'redis': {
+        const keys = num(f.keys);
+        const withTtl = num(f.keysWithTtl);
+        const hit = h.findings.find((x) => x.id === 'redis.hit_rate');
         facts.redis = {
           target: target.name,
-          usedBytes: num(f.used_memory ?? f.usedMemory) ?? h.volume?.totalBytes ?? 0,
-          ...(num(f.hitRatePct ?? f.hit_rate_pct) !== undefined
-            ? { hitRatePct: num(f.hitRatePct ?? f.hit_rate_pct) }
+          usedBytes: num(f.usedMemory) ?? h.volume?.totalBytes ?? 0,
+          ...(typeof hit?.value === 'number' ? { hitRatePct: hit.value } : {}),
+          ...(keys !== undefined && keys > 0 && withTtl !== undefined
+            ? { ttlKeySharePct: Math.round((withTtl / keys) * 1000) / 10 }
             : {}),
-          ...(num(f.ttlKeySharePct ?? f.ttl_key_share_pct) !== undefined
-            ? { ttlKeySharePct: num(f.ttlKeySharePct ?? f.ttl_key_share_pct) }
-            : {}),
-          ...(typeof (f.maxmemory_policy ?? f.evictionPolicy) === 'string'
-            ? { evictionPolicy: String(f.maxmemory_policy ?? f.evictionPolicy) }
-            : {}),
+          ...(typeof f.maxmemoryPolicy === 'string' ? { evictionPolicy: f.maxmemoryPolicy } : {}),
         };
         break;
+      }
       case 'mysql':
         facts.mysql = {
           target: target.name,
