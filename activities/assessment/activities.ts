@@ -35,6 +35,7 @@ import { assessSqlite } from '../sqlite/assess';
 import { assessTdengine, tdengineLivePatterns } from '../tdengine/assess';
 import { backupAgeFinding } from './backup-age';
 import { scanCode } from './code-scan';
+import { checkConfigFiles } from './config-files';
 import { writeReports, type ReportData } from './report';
 import { type AssessTarget, databaseTarget, describeAssessTarget, tdengineEndpoint } from './targets';
 
@@ -343,7 +344,8 @@ export function createAssessmentActivities({ config }: ActivityDeps) {
             exported[target.name] = { databases: result.databases, rowCounts: result.rowCounts };
             entries.push({ path: out, nameInArchive: `tdengine/${target.name}` });
           }
-          for (const file of input.configFiles) entries.push({ path: file, nameInArchive: `config/${basename(file)}` });
+          for (const file of await checkConfigFiles(input.configFiles))
+            entries.push({ path: file, nameInArchive: `config/${basename(file)}` });
           const archivePath = join(dir, `backup_${input.timestamp}.tar.gz`);
           const archive = await packEstateArchive(
             archivePath,
