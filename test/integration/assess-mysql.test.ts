@@ -6,7 +6,6 @@
  * fingerprint is the same before and after everything the assessment does (it never writes).
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type AddressInfo } from 'node:net';
 import { createConnection, type Connection, type RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -19,7 +18,7 @@ import {
 import { ASSESSMENT_RULES } from '../../common/assessment/rules';
 import type { CheckResult } from '../../common/contracts/assessment';
 import { DbopsError, ErrorCode } from '../../common/errors';
-import { SERVERS } from '../support/servers';
+import { freePort, SERVERS } from '../support/servers';
 
 const suffix = randomBytes(4).toString('hex');
 const DB = `dbops_assess_${suffix}`;
@@ -32,15 +31,6 @@ const rules = ASSESSMENT_RULES;
 let admin: Connection;
 /** userstat's value before the test, when the test had to turn it on for usage counters; else undefined. */
 let userstatBefore: string | undefined;
-
-/** A TCP port nothing listens on right now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function globalVariable(name: string): Promise<string> {
   const [rows] = await admin.query<RowDataPacket[]>(`SELECT @@GLOBAL.${name} AS v`);

@@ -5,17 +5,15 @@
  * `session:*`) carry counts and sampled sizes; command families count reads and writes between two samples;
  * the slow log yields command + key pattern, never a value; a closed port and a wrong password are down.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assessRedis, redisKeyPattern, redisLivePatterns, redisUsageCounters } from '../../activities/redis/assess';
 import { ASSESSMENT_RULES } from '../../common/assessment/rules';
 import type { CheckResult } from '../../common/contracts/assessment';
+import { freePort, TestRedis } from '../support/redis-server';
 import { SERVERS } from '../support/servers';
 
 const dir = mkdtempSync(join(tmpdir(), 'dbops-assess-redis-'));
@@ -25,83 +23,17 @@ const SESSIONS = [randomUUID(), randomUUID(), randomUUID()];
 const USERS = [1, 2, 3, 123, 4567];
 const rules = ASSESSMENT_RULES;
 
-/** A TCP port nothing listens on right now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** A redis-server of the test's own on 127.0.0.1 with an admin client; stopped in afterAll. */
-class ThrowawayRedis {
-  private constructor(
-    readonly port: number,
-    readonly admin: Redis,
-    private readonly child: ChildProcess,
-  ) {}
-
-  static async start(name: string, args: string[], password?: string): Promise<ThrowawayRedis> {
-    const port = await freePort();
-    const logPath = join(dir, `${name}.log`);
-    const child = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--dbfilename', `${name}.rdb`]
-        .concat(['--logfile', logPath], args)
-        .concat(password ? ['--requirepass', password] : []),
-      { stdio: 'ignore' },
-    );
-    const admin = new Redis({
-      port,
-      host: '127.0.0.1',
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-      ...(password ? { password } : {}),
-    });
-    admin.on('error', () => undefined);
-    // Poll until it answers (or has exited): the server's readiness is the event waited for.
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`redis-server ${name} exited: ${readFileSync(logPath, 'utf8')}`);
-      try {
-        if (admin.status !== 'ready') {
-          admin.disconnect();
-          await admin.connect();
-        }
-        if ((await admin.ping()) === 'PONG') break;
-      } catch {
-        if (Date.now() > deadline) throw new Error(`redis-server ${name} did not answer within 10 s`);
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-    }
-    return new ThrowawayRedis(port, admin, child);
-  }
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async stop(): Promise<void> {
-    this.admin.disconnect();
-    if (this.child.exitCode !== null) return;
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.kill('SIGTERM');
-    await exited;
-  }
-}
-
-let bare: ThrowawayRedis;
-let cache: ThrowawayRedis;
+let bare: TestRedis;
+let cache: TestRedis;
 
 const byId = (findings: CheckResult[]): Record<string, CheckResult> =>
   Object.fromEntries(findings.map((f) => [f.id, f]));
 
 beforeAll(async () => {
   [bare, cache] = await Promise.all([
-    ThrowawayRedis.start('bare', ['--save', '', '--appendonly', 'no']),
-    ThrowawayRedis.start(
+    TestRedis.start(dir, 'bare', ['--save', '', '--appendonly', 'no']),
+    TestRedis.start(
+      dir,
       'cache',
       ['--save', '3600 1', '--appendonly', 'no', '--maxmemory', '64mb', '--maxmemory-policy', 'allkeys-lru'],
       PASSWORD,
@@ -184,7 +116,7 @@ describe('assessRedis', () => {
   });
 
   it('warns about an evicting policy on a data store, and about misses in a cache', async () => {
-    const store = await ThrowawayRedis.start('store', [
+    const store = await TestRedis.start(dir, 'store', [
       '--save',
       '',
       '--appendonly',

@@ -213,19 +213,23 @@ describe('assessEstate', () => {
   it('a database that goes down mid-run: the run completes, its later steps are reported, and no plan rests on a backup that failed', async () => {
     const fleeting = await ThrowawayRedis.start(dir);
     await fleeting.client.set('k:1', 'v');
+    // The server goes down the moment the usage step first asks it for its counters (after the health step
+    // saw it up): the server's own MONITOR stream says when.
+    const monitor = await fleeting.client.monitor();
+    monitor.on('error', () => undefined); // the server is stopped under it
+    const usageAsked = new Promise<void>((resolve) =>
+      monitor.on('monitor', (_time: string, args: string[]) => {
+        if (args[0]?.toLowerCase() === 'info' && args[1]?.toLowerCase() === 'commandstats') resolve();
+      }),
+    );
     const result = await t.withWorker(async () => {
       const handle = await t.client.workflow.start(ASSESS_WORKFLOW, {
         taskQueue: t.taskQueue,
         workflowId: t.workflowId('assess-down'),
         args: [{ targets: [sqlitePath, fleeting.url()], windowSeconds: 3, probeRuns: 1 }],
       });
-      // Stop the server once the health step has seen it up (the usage window is running).
-      for (;;) {
-        const { phase } = await handle.query<{ phase: string }>('progress');
-        if (phase === 'usage') break;
-        if (phase === 'completed' || phase === 'failed') throw new Error(`the run ended in ${phase} before usage`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await usageAsked;
+      monitor.disconnect();
       await fleeting.stop();
       return (await handle.result()) as AssessResult;
     }, env);

@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
 import { createConnection } from 'mysql2/promise';
+import type { Context } from '@temporalio/activity';
+import type { ActivityInboundCallsInterceptor } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client, ensureBucket } from '../../activities/s3/client';
 import {
@@ -28,16 +30,6 @@ import { mailpit } from '../support/mailpit';
 import { TestDatabase } from '../support/migration';
 import { SERVERS } from '../support/servers';
 import { testConfig, testEnv, TestTemporal, uniqueName } from '../support/temporal';
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe('nightly backup on every engine', () => {
   let t: TestTemporal;
@@ -191,11 +183,10 @@ describe('nightly backup on every engine', () => {
     expect(first.notification).toEqual({ sent: ['email', 'webhook'], failed: [] });
     expect(hooks[0]?.path).toBe('/hooks/T000/B000/not-a-real-secret');
     expect(hooks[0]?.body.text).toContain(timestamp);
-    const found = await until('the e-mail in Mailpit', async () => {
-      const list = await mailpit.search(`subject:"dbops backup ${timestamp}"`);
-      return list.length >= 2 ? list : undefined;
-    });
+    // Mailpit stores a message before its SMTP server accepts it: sent means searchable.
+    const found = await mailpit.search(`subject:"dbops backup ${timestamp}"`);
     mails.push(...found.map((m) => m.ID));
+    expect(found.length).toBeGreaterThanOrEqual(2);
     const text = (await mailpit.message(found[0]?.ID ?? '')).Text;
     expect(text).toContain('t_pg: ok');
     expect(text).toContain('sqlite-shop: ok');
@@ -275,17 +266,31 @@ describe('nightly backup on every engine', () => {
     expect(described.policies.overlap).toBe('SKIP');
     expect(described.action.args).toEqual([{ targets: [sqlitePath] }]);
 
-    const result = await t.withWorker(async () => {
-      await handle.trigger();
-      const action = await until('the triggered run', async () => {
-        const d = await handle.describe();
-        return d.info.recentActions[0];
-      });
-      t.own(action.action.workflow.workflowId);
-      const run = t.client.workflow.getHandle(action.action.workflow.workflowId);
-      const value = (await run.result()) as NightlyBackupResult;
-      return { value, scheduledAt: action.scheduledAt };
-    }, env);
+    // The triggered run announces itself when its first activity reaches this test's worker.
+    let announce: (workflowId: string) => void = () => undefined;
+    const started = new Promise<string>((resolve) => (announce = resolve));
+    const firstActivity = (ctx: Context): { inbound: ActivityInboundCallsInterceptor } => ({
+      inbound: {
+        execute: (input, next) => {
+          announce(ctx.info.workflowExecution?.workflowId ?? '');
+          return next(input);
+        },
+      },
+    });
+    const result = await t.withWorker(
+      async () => {
+        await handle.trigger();
+        const workflowId = await started;
+        t.own(workflowId);
+        const value = (await t.client.workflow.getHandle(workflowId).result()) as NightlyBackupResult;
+        const action = (await handle.describe()).info.recentActions.find(
+          (a) => a.action.workflow.workflowId === workflowId,
+        );
+        return { value, scheduledAt: action?.scheduledAt ?? new Date(0) };
+      },
+      env,
+      { interceptors: { activity: [firstActivity] } },
+    );
     const stamp = result.scheduledAt
       .toISOString()
       .replace(/[-:]/g, '')

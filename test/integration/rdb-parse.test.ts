@@ -4,62 +4,39 @@
  * several databases and SAVEd, and the parsed counts must equal what `INFO keyspace` reports. Damaged copies
  * (truncated, a flipped type byte, hand-made broken files) must fail with BackupCorrupt naming the offset.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRdb } from '../../activities/redis/rdb-parse';
 import { DbopsError, ErrorCode } from '../../common/errors';
+import { type RedisServerProcess, startRedisServer } from '../support/redis-server';
 
 interface ScratchServer {
-  process: ChildProcess;
+  server: RedisServerProcess;
   client: Redis;
   dir: string;
 }
 
-/** Starts redis-server on a unix socket in `dir` (no TCP port, no automatic saves) and waits until it answers PING. */
+/** Starts redis-server on a unix socket in `dir` (no TCP port, no automatic saves), ready to answer. */
 async function startServer(dir: string, extra: string[] = []): Promise<ScratchServer> {
   const socket = join(dir, 's.sock');
-  const args = ['--port', '0', '--unixsocket', socket, '--dir', dir, '--save', '', '--appendonly', 'no'];
-  const child = spawn('redis-server', [...args, '--enable-debug-command', 'yes', ...extra], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const server = await startRedisServer({
+    dir,
+    socket,
+    args: ['--save', '', '--appendonly', 'no', '--enable-debug-command', 'yes', ...extra],
   });
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}:\n${output}`);
-    if (existsSync(socket)) {
-      const client = new Redis({ path: socket, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      client.on('error', () => undefined);
-      try {
-        await client.connect();
-        if ((await client.ping()) === 'PONG') return { process: child, client, dir };
-      } catch {
-        // Not listening yet (or still loading): try again.
-      }
-      client.disconnect();
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`redis-server did not answer PING within 20 s:\n${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  const client = new Redis({ path: socket });
+  client.on('error', () => undefined);
+  return { server, client, dir };
 }
 
-async function stopServer(server: ScratchServer | undefined): Promise<void> {
-  if (!server) return;
-  server.client.disconnect();
-  if (server.process.exitCode === null) {
-    const exited = new Promise((resolve) => server.process.once('exit', resolve));
-    server.process.kill('SIGKILL');
-    await exited;
-  }
+async function stopServer(scratch: ScratchServer | undefined): Promise<void> {
+  if (!scratch) return;
+  scratch.client.disconnect();
+  await scratch.server.stop('SIGKILL');
 }
 
 /** `INFO keyspace` as { db0: { keys, expires } }. */

@@ -5,7 +5,6 @@
  * primary on a local socket drives the protocol corners a real server will not produce on demand: framing
  * split across packets, a stalled or cut transfer, an abort.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
@@ -17,27 +16,10 @@ import { crc64, validateRdb } from '../../activities/redis/rdb-file';
 import { snapshotRdb } from '../../activities/redis/rdb-snapshot';
 import { keyCountsOf, withScratchRedis } from '../../activities/redis/scratch-server';
 import { DbopsError, ErrorCode } from '../../common/errors';
+import { freePort, TestRedis } from '../support/redis-server';
 
 const dir = mkdtempSync(join(tmpdir(), 'dbops-rdb-'));
 const prefix = `dbops-rdb-${randomUUID().slice(0, 8)}:`;
-
-/** Resolves when `check` returns true, polling; fails after `timeoutMs`. */
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-/** A TCP port nothing listens on right now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** What a test needs of a failure: its code, retryability and message. */
 async function failureOf(promise: Promise<unknown>): Promise<DbopsError> {
@@ -50,59 +32,6 @@ async function failureOf(promise: Promise<unknown>): Promise<DbopsError> {
 }
 
 const sha256Of = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
-
-/** A redis-server of the test's own on 127.0.0.1, its log in the test directory. */
-class OwnRedis {
-  private constructor(
-    readonly port: number,
-    readonly logPath: string,
-    readonly admin: Redis,
-    private readonly child: ChildProcess,
-  ) {}
-
-  static async start(name: string, args: string[], password?: string): Promise<OwnRedis> {
-    const port = await freePort();
-    const logPath = join(dir, `${name}.log`);
-    const child = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir]
-        .concat(['--dbfilename', `${name}.rdb`, '--logfile', logPath], args)
-        .concat(password ? ['--requirepass', password] : []),
-      { stdio: 'ignore' },
-    );
-    const admin = new Redis({
-      port,
-      host: '127.0.0.1',
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-      ...(password ? { password } : {}),
-    });
-    admin.on('error', () => undefined);
-    const own = new OwnRedis(port, logPath, admin, child);
-    await until(async () => {
-      if (child.exitCode !== null) throw new Error(`redis-server ${name} exited: ${readFileSync(logPath, 'utf8')}`);
-      if (admin.status !== 'ready') {
-        admin.disconnect();
-        await admin.connect();
-      }
-      return (await admin.ping()) === 'PONG';
-    }, `redis-server ${name} to answer`);
-    return own;
-  }
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async stop(): Promise<void> {
-    this.admin.disconnect();
-    if (this.child.exitCode !== null) return;
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.kill('SIGTERM');
-    await exited;
-  }
-}
 
 /**
  * A minimal RDB file Redis loads: string keys in db 0, EOF opcode and checksum. Large values exercise a
@@ -246,13 +175,22 @@ describe('snapshotRdb of the shared Redis, restored in a scratch server', () => 
 
 describe('snapshotRdb of servers of the test’s own', () => {
   const password = `pw-${randomBytes(6).toString('hex')}`;
-  let diskBased: OwnRedis;
-  let diskless: OwnRedis;
+  let diskBased: TestRedis;
+  let diskless: TestRedis;
 
   beforeAll(async () => {
     [diskBased, diskless] = await Promise.all([
-      OwnRedis.start('disk', ['--repl-diskless-sync', 'no'], password),
-      OwnRedis.start('diskless', ['--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0']),
+      TestRedis.start(dir, 'disk', ['--save', '', '--appendonly', 'no', '--repl-diskless-sync', 'no'], password),
+      TestRedis.start(dir, 'diskless', [
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--repl-diskless-sync',
+        'yes',
+        '--repl-diskless-sync-delay',
+        '0',
+      ]),
     ]);
     await diskBased.admin.call('ACL', 'SETUSER', 'nosync', 'on', '>other-pw', '~*', '&*', '+@all', '-sync', '-psync');
     for (const own of [diskBased, diskless]) {
@@ -275,7 +213,7 @@ describe('snapshotRdb of servers of the test’s own', () => {
     const path = join(dir, `${kind}-out.rdb`);
     const snapshot = await snapshotRdb({ url: server.url, ...(server === diskBased ? { password } : {}) }, path);
     // The server's own log says which transfer it chose ($<length> after a save to disk, or $EOF:<mark>).
-    expect(readFileSync(server.logPath, 'utf8')).toContain(logged);
+    expect(server.log()).toContain(logged);
     expect(snapshot.sha256).toBe(sha256Of(path));
     await expect(validateRdb(path)).resolves.toMatchObject({ checksumVerified: true, bytes: snapshot.bytes });
     await withScratchRedis(path, async (client, keyCounts) => {

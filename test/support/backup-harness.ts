@@ -9,11 +9,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { temporal } from '@temporalio/proto';
-import type { Client } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
 import { ensureBucket } from '../../activities/s3/client';
 import { LOCAL_MINIO } from '../../config/defaults';
 import { PATHS } from '../../scripts/stack/paths';
@@ -152,7 +150,6 @@ export class PrivateMinio {
         `127.0.0.1:${this.port}`,
         '--console-address',
         `127.0.0.1:${this.consolePort}`,
-        '--quiet',
       ],
       {
         env: {
@@ -164,19 +161,22 @@ export class PrivateMinio {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
-    child.stdout?.on('data', (chunk: Buffer) => (this.log += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (this.log += chunk.toString()));
     this.child = child;
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`MinIO on port ${this.port} exited at start: ${this.log}`);
-      const healthy = await fetch(`${this.endpoint}/minio/health/live`, { signal: AbortSignal.timeout(1_000) })
-        .then((r) => r.ok)
-        .catch(() => false);
-      if (healthy) return;
-      await delay(100);
-    }
-    throw new Error(`MinIO on port ${this.port} did not become healthy within 60 s: ${this.log}`);
+    // MinIO prints its startup banner ("API: http://…") once it serves requests: that line is the signal.
+    await new Promise<void>((resolve, reject) => {
+      const onData = (chunk: Buffer): void => {
+        this.log += chunk.toString();
+        if (/^API: /m.test(this.log)) resolve();
+      };
+      child.stdout?.on('data', onData);
+      child.stderr?.on('data', onData);
+      child.once('exit', (code) =>
+        reject(new Error(`MinIO on port ${this.port} exited at start (${code}): ${this.log}`)),
+      );
+    });
+    const health = await fetch(`${this.endpoint}/minio/health/live`);
+    if (!health.ok)
+      throw new Error(`MinIO on port ${this.port} started but is not healthy (${health.status}): ${this.log}`);
   }
 
   /** SIGKILL: the server dies mid-request, as on a crash or an OOM kill. */
@@ -260,21 +260,6 @@ export class WorkerProcess {
   }
 }
 
-/** Resolves once a worker polls `taskQueue` for workflow tasks. */
-export async function waitForPoller(client: Client, taskQueue: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const { pollers } = await client.connection.workflowService.describeTaskQueue({
-      namespace: 'default',
-      taskQueue: { name: taskQueue },
-      taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-    });
-    if ((pollers?.length ?? 0) > 0) return;
-    await delay(100);
-  }
-  throw new Error(`no worker polled ${taskQueue} within ${timeoutMs} ms`);
-}
-
 /** A PostgreSQL database on the machine's server that one test owns. */
 export class PgDatabase {
   readonly name: string;
@@ -351,8 +336,8 @@ export function watchPrefix(s3: S3Client, bucket: string, prefix: string): { sto
   const loop = (async () => {
     while (!stopped) {
       const listing = await listObjects(s3, bucket, prefix).catch(() => undefined);
+      // Back to back: each listing is itself the wait (a refused one is slowed by the S3 client's retries).
       if (listing) seen.push(listing);
-      await delay(20);
     }
   })();
   return {
@@ -364,7 +349,7 @@ export function watchPrefix(s3: S3Client, bucket: string, prefix: string): { sto
   };
 }
 
-export { mailpit, type MailpitSummary } from './mailpit';
+export { mailpit } from './mailpit';
 
 /** The recorded start of an activity: its attempt (the last one; earlier ones leave no event) and why the one before failed. */
 export interface ActivityStart {

@@ -4,9 +4,6 @@
  * so a test controls the timestamp and the recorded verification; and a throwaway redis-server of the
  * test's own, so no test ever writes to the machine's shared Redis.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
@@ -24,6 +21,7 @@ import {
   type VerificationOutcome,
 } from '../../common/contracts/backup';
 import type { DbopsConfig } from '../../config/load';
+import { type RedisServerProcess, startRedisServer } from './redis-server';
 
 let stampCounter = 0;
 
@@ -107,40 +105,25 @@ export async function dropBucket(s3: S3Client, bucket: string): Promise<void> {
   await s3.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
 }
 
-/** A TCP port nothing listens on right now. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export { freePort } from './redis-server';
 
 /** A redis-server on 127.0.0.1 that only this test uses; nothing is saved to disk. */
 export class ThrowawayRedis {
   private constructor(
-    readonly port: number,
+    private readonly server: RedisServerProcess,
     readonly client: Redis,
-    private readonly child: ChildProcess,
   ) {}
 
-  /** Starts the server and resolves once it answers PING. */
+  /** Starts the server; resolves once it says it accepts connections. */
   static async start(dir: string): Promise<ThrowawayRedis> {
-    const port = await freePort();
-    const child = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-      { stdio: 'ignore' },
-    );
-    // The client keeps reconnecting (commands queue meanwhile) until the server listens.
-    const client = new Redis({ port, host: '127.0.0.1', retryStrategy: (n) => (n > 200 ? null : 25) });
-    client.on('error', () => undefined);
-    const exited = once(child, 'exit').then(() => {
-      throw new Error(`redis-server on port ${port} exited at start`);
-    });
-    await Promise.race([client.ping(), exited]);
-    exited.catch(() => undefined);
-    return new ThrowawayRedis(port, client, child);
+    const server = await startRedisServer({ dir, args: ['--save', '', '--appendonly', 'no'] });
+    const client = new Redis({ port: server.port, host: '127.0.0.1' });
+    client.on('error', () => undefined); // after stop(), the failing command reports it
+    return new ThrowawayRedis(server, client);
+  }
+
+  get port(): number {
+    return this.server.port;
   }
 
   /** `redis://127.0.0.1:<port>/<db>`. */
@@ -156,10 +139,6 @@ export class ThrowawayRedis {
   /** Stops the server and waits for it to exit. */
   async stop(): Promise<void> {
     this.client.disconnect();
-    if (this.child.exitCode === null && this.child.signalCode === null) {
-      const exit = once(this.child, 'exit');
-      this.child.kill('SIGTERM');
-      await exit;
-    }
+    await this.server.stop();
   }
 }

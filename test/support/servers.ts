@@ -4,7 +4,7 @@
  */
 import { Redis } from 'ioredis';
 import { createConnection } from 'mysql2/promise';
-import { createConnection as connectTcp } from 'node:net';
+import { type AddressInfo, createConnection as connectTcp, createServer } from 'node:net';
 import pg from 'pg';
 import { LOCAL_MAILPIT, LOCAL_MINIO } from '../../config/defaults';
 
@@ -111,4 +111,13 @@ export async function withPg<T>(url: string, body: (client: pg.Client) => Promis
   } finally {
     await client.end();
   }
+}
+
+/** A TCP port nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
