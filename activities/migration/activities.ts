@@ -176,15 +176,7 @@ export function createMigrationActivities({ config, connections }: ActivityDeps)
     }): Promise<TableVerification> {
       return withFailureMapping(`migrationVerifyTable ${input.table.name}`, () =>
         keepAlive({ step: 'verify', table: input.table.name }, () =>
-          verifyTable(
-            postgres(input.target).pool,
-            input.staging,
-            input.backupPath,
-            input.table,
-            (rowsDone) =>
-              heartbeat({ step: 'verify', table: input.table.name, rowsDone, rowsTotal: input.table.rowCount }),
-            cancellationSignal(),
-          ),
+          verifyTable(postgres(input.target).pool, input.staging, input.backupPath, input.table, cancellationSignal()),
         ),
       );
     },

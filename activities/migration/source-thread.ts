@@ -1,13 +1,15 @@
 /**
- * The SQLite side of export and import on worker threads: discovering and profiling, and reading rows into
- * COPY text, are the CPU-heavy work of those steps, and on the activity's own thread they would freeze the
- * worker's event loop (heartbeats, workflow tasks) and compete with the PostgreSQL half for one core. The
- * threads read the backup copy, read-only.
+ * The SQLite side of export, import and verification on worker threads: discovering and profiling, and
+ * reading rows into COPY text, are the CPU-heavy work of those steps, and on the activity's own thread they
+ * would freeze the worker's event loop (heartbeats, workflow tasks) and compete with the PostgreSQL half for
+ * one core. The threads read the backup copy, read-only.
  *
- * `discover` and `profile`: the export, split by tables. `encode`: sends a chunk's COPY text in ~256 KiB pieces (transferred, not
- * copied), at most a few ahead of what the activity has written (it acknowledges each piece), so memory stays
- * bounded whatever the speed of PostgreSQL; and the row digest of the chunk's source values, which
- * verification sums (so the source is read once for both).
+ * `discover` and `profile`: the export, split by tables. `encode`: SQLite spells a chunk's COPY text itself
+ * (copy-sql.ts) in pieces of ~256 KiB of bytes, sent (transferred, not copied) at most a few ahead of what the
+ * activity has written (it acknowledges each piece), so memory stays bounded whatever the speed of
+ * PostgreSQL; the same read also yields the chunk's source checksum for verification, from the canonical
+ * texts SQLite builds apart from the encoder (canonical-source.ts), so the source is read once for both.
+ * `columns`: one checksum per column of a whole table, to name the columns that differ after a mismatch.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
@@ -25,14 +27,16 @@ import type { SourceSchema } from '../sqlite/source-schema';
 import { buildPlan, type PlanOptions } from './build-plan';
 import { discoverBackup, profileBackup, splitByWork, type ProfiledPart } from './export-source';
 import type { ChunkPlan, MigrationPlan, TablePlan } from '../../common/contracts/migration-plan';
-import { RowDigest } from './row-digest';
-import { canonicalSource, copyField, selectExpression, type SqliteValue } from './values';
+import { canonicalFieldSql, canonicalRowSql, registerCanonicalFunctions } from './canonical-source';
+import { copyLineSql, registerCopyFunctions, ValueProblem } from './copy-sql';
+import { RowHashSum } from './row-hash';
 
 /** What the activity asks the thread to do. */
 export type SourceJob =
   | { op: 'encode'; backupPath: string; table: TablePlan; chunk: ChunkPlan }
   | { op: 'discover'; backupPath: string }
-  | { op: 'profile'; backupPath: string; schema: SourceSchema; tables: string[] };
+  | { op: 'profile'; backupPath: string; schema: SourceSchema; tables: string[] }
+  | { op: 'columns'; backupPath: string; table: TablePlan; mode: ColumnCheck };
 
 /** What the thread sends back. */
 export type SourceMessage =
@@ -41,21 +45,9 @@ export type SourceMessage =
   | { type: 'table'; table: string }
   | ThreadErrorMessage;
 
-const FLUSH_CHARS = 256 * 1024;
+/** Bytes per piece sent to the activity: large enough that per-piece costs vanish, small enough to bound memory. */
+const PIECE_BYTES = 256 * 1024;
 const AHEAD = 4;
-
-/** The SELECT that reads a chunk (or a whole table) in a stable order. */
-export function chunkQuery(table: TablePlan, chunk: ChunkPlan): { sql: string; params: string[] } {
-  const columns = table.columns.map((c) => selectExpression(quoteIdent(c.name), c.kind)).join(', ');
-  const from = `FROM ${quoteIdent(table.name)}`;
-  if (chunk.from !== undefined && chunk.to !== undefined) {
-    return {
-      sql: `SELECT ${columns} ${from} WHERE rowid BETWEEN ? AND ? ORDER BY rowid`,
-      params: [chunk.from, chunk.to],
-    };
-  }
-  return { sql: `SELECT ${columns} ${from}`, params: [] };
-}
 
 const SCRIPT = threadScript(__dirname, 'activities/migration/source-thread');
 
@@ -95,7 +87,24 @@ export async function exportInThreads(
   return buildPlan(schema, profiles, { ...options, orphans });
 }
 
-/** Runs one discover/profile job on a thread and returns its result (errors keep their dbops code). */
+/**
+ * Checksums per column of a whole table of the backup, to name the columns that differ after a mismatch:
+ * `each`, of each column alone (a changed value); `without`, of the rows without that column (values moved
+ * between rows leave a column's own checksum intact, but the rows match again once it is left out).
+ */
+export type ColumnCheck = 'each' | 'without';
+
+/** One checksum per column (see `ColumnCheck`), from the backup. */
+export async function sourceColumnChecksums(
+  backupPath: string,
+  table: TablePlan,
+  mode: ColumnCheck,
+  signal?: AbortSignal,
+): Promise<string[]> {
+  return (await runJob({ op: 'columns', backupPath, table, mode }, () => undefined, signal)) as string[];
+}
+
+/** Runs one discover/profile/columns job on a thread and returns its result (errors keep their dbops code). */
 function runJob(job: SourceJob, onTable: (table: string) => void, signal?: AbortSignal): Promise<unknown> {
   return runThreadJob<SourceMessage>(
     SCRIPT,
@@ -107,59 +116,113 @@ function runJob(job: SourceJob, onTable: (table: string) => void, signal?: Abort
   );
 }
 
+/** Whether the database stores text as UTF-8 (else SQL hands out UTF-16 bytes, and text must go through JS). */
+function isUtf8(db: Database.Database): boolean {
+  return db.pragma('encoding', { simple: true }) === 'UTF-8';
+}
+
+/** A Buffer SQLite returned, as bytes that can be transferred (a Buffer may sit in a shared pool). */
+function transferable(bytes: Buffer): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
+}
+
+/**
+ * Sends a chunk's COPY text and its source checksum. A rowid chunk is read in sub-ranges whose width adapts
+ * so each comes back as one ~256 KiB byte string (group_concat in SQLite: no row becomes a JS value); a
+ * WITHOUT ROWID table (one chunk) row by row.
+ */
 async function encode(db: Database.Database, table: TablePlan, chunk: ChunkPlan): Promise<void> {
+  registerCopyFunctions(db);
+  registerCanonicalFunctions(db);
   const acks = acknowledgements(AHEAD);
-  const { sql, params } = chunkQuery(table, chunk);
-  const statement = db.prepare(sql).raw(true).safeIntegers(!table.integersFitDouble);
-  const kinds = table.columns.map((c) => c.kind);
-  const zones = table.columns.map((c) => c.timeZone);
-  const encoder = new TextEncoder();
-  // The source side of verification is computed here, from the values as read (not from the COPY text),
-  // so the rows are read once for both; see verify-table.ts.
-  const rowDigest = new RowDigest();
-  const canonical: (string | null)[] = new Array<string | null>(table.columns.length).fill(null);
-  let text = '';
+  const utf8 = isUtf8(db);
+  const inner = `SELECT ${copyLineSql(table, utf8)} AS line, ${canonicalRowSql(table.columns, utf8)} AS canon FROM ${quoteIdent(table.name)}`;
+  const checksum = new RowHashSum();
   let rows = 0;
-  const send = async (): Promise<void> => {
+  const send = async (bytes: Uint8Array): Promise<void> => {
     await acks.take();
-    const bytes = encoder.encode(text);
-    parentPort?.postMessage({ type: 'data', bytes, rows } satisfies SourceMessage, [bytes.buffer]);
-    text = '';
+    parentPort?.postMessage({ type: 'data', bytes, rows } satisfies SourceMessage, [bytes.buffer as ArrayBuffer]);
   };
-  for (const row of statement.iterate(...params) as IterableIterator<SqliteValue[]>) {
-    let line = '';
-    try {
-      // One pass per value for both forms: the timestamp parser remembers the text it just read.
-      for (let i = 0; i < row.length; i++) {
-        const kind = kinds[i] ?? 'text';
-        const value = row[i] ?? null;
-        line += i === 0 ? copyField(kind, value, zones[i]) : `\t${copyField(kind, value, zones[i])}`;
-        canonical[i] = canonicalSource(kind, value, zones[i]);
+  if (chunk.from !== undefined && chunk.to !== undefined) {
+    const piece = db
+      .prepare(
+        `SELECT count(*), ${utf8 ? "CAST(group_concat(line, '') AS BLOB)" : "group_concat(line, '')"}, dbops_row_hash(canon) FROM (${inner} WHERE rowid BETWEEN ? AND ?)`,
+      )
+      .raw(true)
+      .safeIntegers(true);
+    const encoder = new TextEncoder();
+    const last = BigInt(chunk.to);
+    let width = 1024n;
+    for (let from = BigInt(chunk.from); from <= last; ) {
+      const to = from + width - 1n < last ? from + width - 1n : last;
+      const [count, text, sum] = piece.get(from, to) as [bigint, Buffer | string | null, string];
+      from = to + 1n;
+      if (count === 0n || text === null) {
+        width *= 2n; // a gap in the rowids
+        continue;
       }
-      rowDigest.add(canonical);
-    } catch (err) {
-      const message = `${table.name}: row ${rows + 1} of chunk ${chunk.index} cannot be converted: ${(err as Error).message}`;
-      parentPort?.postMessage({ type: 'error', message, rowProblem: true } satisfies SourceMessage);
-      return;
+      rows += Number(count);
+      checksum.merge(sum);
+      const bytes = typeof text === 'string' ? encoder.encode(text) : transferable(text);
+      // Aim the next sub-range at PIECE_BYTES from this one's bytes per rowid.
+      const next = (width * BigInt(PIECE_BYTES)) / BigInt(Math.max(1, bytes.byteLength));
+      width = next < 16n ? 16n : next > 1_000_000n ? 1_000_000n : next;
+      await send(bytes);
     }
-    text += `${line}\n`;
-    rows += 1;
-    if (text.length >= FLUSH_CHARS) await send();
+  } else {
+    const encoder = new TextEncoder();
+    let text = '';
+    for (const [line, canon] of db.prepare(inner).raw(true).iterate() as IterableIterator<[string, string]>) {
+      text += line;
+      checksum.add(canon);
+      rows += 1;
+      if (text.length >= PIECE_BYTES) {
+        await send(encoder.encode(text));
+        text = '';
+      }
+    }
+    if (text.length > 0) await send(encoder.encode(text));
   }
-  if (text.length > 0) await send();
-  parentPort?.postMessage({ type: 'end', rows, digest: rowDigest.value } satisfies SourceMessage);
+  parentPort?.postMessage({ type: 'end', rows, digest: checksum.value } satisfies SourceMessage);
+}
+
+/** One checksum per column over the whole table: see `sourceColumnChecksums`. */
+function columnChecksums(db: Database.Database, table: TablePlan, mode: ColumnCheck): string[] {
+  registerCanonicalFunctions(db);
+  const utf8 = isUtf8(db);
+  const fields = table.columns.map((c, i) => `${canonicalFieldSql(c, utf8)} AS f${i}`).join(', ');
+  const indexes = table.columns.map((_, i) => i);
+  const sums = indexes
+    .map((i) =>
+      mode === 'each'
+        ? `dbops_row_hash(f${i})`
+        : `dbops_row_hash(${indexes.filter((j) => j !== i).map((j) => `f${j}`).join(" || ',' || ") || "''"})`,
+    )
+    .join(', ');
+  return db
+    .prepare(`SELECT ${sums} FROM (SELECT ${fields} FROM ${quoteIdent(table.name)})`)
+    .raw(true)
+    .get() as string[];
+}
+
+function runOnce(job: Exclude<SourceJob, { op: 'encode' }>): unknown {
+  if (job.op === 'discover') return discoverBackup(job.backupPath);
+  if (job.op === 'profile')
+    return profileBackup(job.backupPath, job.schema, job.tables, (table) =>
+      parentPort?.postMessage({ type: 'table', table } satisfies SourceMessage),
+    );
+  const db = new Database(job.backupPath, { readonly: true, fileMustExist: true });
+  try {
+    return columnChecksums(db, job.table, job.mode);
+  } finally {
+    db.close();
+  }
 }
 
 async function main(job: SourceJob): Promise<void> {
   if (job.op !== 'encode') {
     try {
-      const result =
-        job.op === 'discover'
-          ? discoverBackup(job.backupPath)
-          : profileBackup(job.backupPath, job.schema, job.tables, (table) =>
-              parentPort?.postMessage({ type: 'table', table } satisfies SourceMessage),
-            );
-      parentPort?.postMessage({ type: 'end', rows: 0, result } satisfies SourceMessage);
+      parentPort?.postMessage({ type: 'end', rows: 0, result: runOnce(job) } satisfies SourceMessage);
     } catch (err) {
       parentPort?.postMessage(threadErrorMessage(err) satisfies SourceMessage);
     }
@@ -169,10 +232,14 @@ async function main(job: SourceJob): Promise<void> {
   try {
     await encode(db, job.table, job.chunk);
   } catch (err) {
+    // A value the kind cannot take is bad input (it will fail again); anything else may be passing.
+    const rowProblem = err instanceof ValueProblem;
     parentPort?.postMessage({
       type: 'error',
-      message: (err as Error).message,
-      rowProblem: false,
+      message: rowProblem
+        ? `${job.table.name}: a value in chunk ${job.chunk.index} cannot be converted (${(err as Error).message})`
+        : (err as Error).message,
+      rowProblem,
     } satisfies SourceMessage);
   } finally {
     db.close();

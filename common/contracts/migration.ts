@@ -149,8 +149,10 @@ export interface TableVerification {
   checksumSource: string;
   checksumTarget: string;
   match: boolean;
-  /** Why the source side is incomplete, when it is. */
+  /** Why the source side is incomplete, or what differs, when something does. */
   problem?: string;
+  /** After a content mismatch: the columns whose values differ (with their target types). */
+  differingColumns?: string[];
 }
 
 /** One table in the result. */

@@ -1,0 +1,150 @@
+/**
+ * The target side of verification, computed where the data lives: PostgreSQL builds each row's canonical
+ * text from the typed columns (the same framing as canonical-source.ts: fields joined by `,`, each
+ * `<characters>:<text>`, NULL as `N`) under pinned output settings, hashes it with md5() and sums the hashes
+ * itself, so no row travels back to Node. Also checks that every column has the type the plan chose.
+ */
+import type pg from 'pg';
+import type { ColumnPlan, TablePlan } from '../../common/contracts/migration-plan';
+import { qi, qualified } from '../postgres/identifiers';
+import { RowHashSum } from './row-hash';
+
+/** Output settings the canonical texts assume (set for the verifying transaction only). */
+export const CANONICAL_SETTINGS: Record<string, string> = {
+  DateStyle: 'ISO, YMD',
+  IntervalStyle: 'postgres',
+  extra_float_digits: '3',
+  bytea_output: 'hex',
+  TimeZone: 'UTC',
+};
+
+/** The column's canonical text (unframed) as PostgreSQL spells it. */
+function canonicalColumnSql(column: ColumnPlan): string {
+  const c = qi(column.name);
+  switch (column.kind) {
+    case 'boolean':
+      return `CASE WHEN ${c} THEN 't' WHEN NOT ${c} THEN 'f' END`;
+    case 'numeric':
+      return `trim_scale(${c})::text`;
+    case 'bytea':
+      return `encode(${c}, 'hex')`;
+    default:
+      return `${c}::text`;
+  }
+}
+
+/** The framed field of column `i` of `v` (the subquery that computed each column's canonical text once). */
+function fieldSql(i: number): string {
+  return `coalesce(length(v.c${i})::text || ':' || v.c${i}, 'N')`;
+}
+
+function rowSql(columns: readonly ColumnPlan[]): string {
+  return columns.map((_, i) => fieldSql(i)).join(" || ',' || ");
+}
+
+/** `OFFSET 0` keeps the subquery apart, so each canonical text is computed once though it is used twice. */
+function canonicalRows(schema: string, table: TablePlan): string {
+  const columns = table.columns.map((c, i) => `${canonicalColumnSql(c)} AS c${i}`).join(', ');
+  return `(SELECT ${columns} FROM ${qualified(schema, table.name)} OFFSET 0) v`;
+}
+
+const LANES = (h: string) =>
+  `coalesce(sum(('x' || substr(${h}, 1, 8))::bit(32)::int), 0)::text, coalesce(sum(('x' || substr(${h}, 9, 8))::bit(32)::int), 0)::text`;
+
+/**
+ * Runs `body` in a read-only transaction with the canonical output settings. On `signal` (a rollback) the
+ * running query is cancelled from another connection: a full-table aggregate would otherwise run on.
+ */
+async function withCanonicalSession<T>(
+  pool: pg.Pool,
+  body: (client: pg.PoolClient) => Promise<T>,
+  signal?: AbortSignal,
+): Promise<T> {
+  const client = await pool.connect();
+  const pid = (client as unknown as { processID: number }).processID;
+  const cancel = () => void pool.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
+  signal?.addEventListener('abort', cancel);
+  try {
+    if (signal?.aborted) throw signal.reason;
+    await client.query('BEGIN READ ONLY');
+    for (const [name, value] of Object.entries(CANONICAL_SETTINGS))
+      await client.query(`SELECT set_config($1, $2, true)`, [name, value]);
+    const result = await body(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw signal?.aborted ? signal.reason : err;
+  } finally {
+    signal?.removeEventListener('abort', cancel);
+    client.release();
+  }
+}
+
+/** The row count and checksum of a staging table, computed by PostgreSQL. */
+export async function targetChecksum(
+  pool: pg.Pool,
+  schema: string,
+  table: TablePlan,
+  signal?: AbortSignal,
+): Promise<RowHashSum> {
+  return withCanonicalSession(pool, async (client) => {
+    const { rows } = await client.query<{ rows: string; a: string; b: string }>({
+      text: `SELECT count(*)::text AS rows, ${LANES('h')} FROM (SELECT md5(${rowSql(table.columns)}) AS h FROM ${canonicalRows(schema, table)}) r`,
+      rowMode: 'array',
+    } as never);
+    const [count, a, b] = rows[0] as unknown as [string, string, string];
+    return RowHashSum.fromSums(Number(count), a, b);
+  }, signal);
+}
+
+/** One checksum per column, of each column alone or of the rows without it (see ColumnCheck in source-thread.ts). */
+export async function targetColumnChecksums(
+  pool: pg.Pool,
+  schema: string,
+  table: TablePlan,
+  mode: 'each' | 'without',
+  signal?: AbortSignal,
+): Promise<string[]> {
+  return withCanonicalSession(pool, async (client) => {
+    const indexes = table.columns.map((_, i) => i);
+    const text = (i: number) =>
+      mode === 'each'
+        ? fieldSql(i)
+        : indexes.filter((j) => j !== i).map(fieldSql).join(" || ',' || ") || "''";
+    const lanes = indexes.map((i) => LANES(`md5(${text(i)})`));
+    const { rows } = await client.query({
+      text: `SELECT count(*)::text, ${lanes.join(', ')} FROM ${canonicalRows(schema, table)}`,
+      rowMode: 'array',
+    } as never);
+    const row = rows[0] as unknown as string[];
+    const count = Number(row[0]);
+    return table.columns.map((_, i) => RowHashSum.fromSums(count, row[1 + 2 * i] ?? '0', row[2 + 2 * i] ?? '0').value);
+  }, signal);
+}
+
+/** PostgreSQL's spelling of a plan's SQL type (`timestamptz` → `timestamp with time zone`…). */
+export function formatTypeName(sqlType: string): string {
+  const t = sqlType.trim().toLowerCase();
+  const varchar = /^varchar\((\d+)\)$/.exec(t);
+  if (varchar) return `character varying(${varchar[1]})`;
+  const aliases: Record<string, string> = { timestamptz: 'timestamp with time zone', float8: 'double precision' };
+  return aliases[t] ?? t;
+}
+
+/** Columns whose type in the staging table is not the plan's (or that are missing), described. */
+export async function columnTypeProblems(pool: pg.Pool, schema: string, table: TablePlan): Promise<string[]> {
+  const { rows } = await pool.query<{ name: string; type: string }>(
+    `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type
+       FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped`,
+    [schema, table.name],
+  );
+  const actual = new Map(rows.map((r) => [r.name, r.type]));
+  return table.columns.flatMap((column) => {
+    const type = actual.get(column.name);
+    const expected = formatTypeName(column.targetType);
+    if (type === undefined) return [`column ${column.name} is missing`];
+    return type === expected ? [] : [`column ${column.name} is ${type}, the plan says ${expected}`];
+  });
+}

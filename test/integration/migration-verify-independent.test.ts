@@ -1,0 +1,93 @@
+/**
+ * Verification is independent of the COPY encoder: with the encoder broken on purpose for one target type
+ * (`DBOPS_FAULT_ENCODE`, read by the import threads), every row still arrives, PostgreSQL accepts every
+ * value, and only the content check can notice. It must: the run fails with DBOPS_VERIFY_MISMATCH naming the
+ * table and the column, and the target is left as it was.
+ */
+import { join } from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { summarizeFailure } from '../../scripts/cli/output';
+import { runMigration, TestDatabase } from '../support/migration';
+import { TestTemporal } from '../support/temporal';
+
+const FIXTURE = `
+CREATE TABLE kinds (
+  id INTEGER PRIMARY KEY, n INTEGER, d REAL, x NUMERIC, flag BOOLEAN, label TEXT, doc JSON, at DATETIME,
+  day DATE, raw BLOB);
+INSERT INTO kinds VALUES
+  (1, 9007199254740993, 0.1 + 0.2, 0.1, 1, 'plain', '{"b": 1, "a": [1.50, 1e2]}', '2025-03-04 05:06:07',
+   '2025-03-04', x'00ff10'),
+  (2, -42, 1e-7, 123.456, 0, 'tab	and \\ backslash', '[{"k": "é"}]', '2025-03-04T05:06:07.123456+02:00',
+   '1999-12-31', x''),
+  (3, 7, 2.5, 12, 1, '', '{"z": null}', '2025-03-04 05:06', '2000-02-29', x'41'),
+  (4, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+`;
+
+/** The column each fault hits, with the type the plan gives it. */
+const CASES = [
+  ['bigint', 'n (bigint)'],
+  ['double', 'd (double precision)'],
+  ['numeric', 'x (numeric)'],
+  ['boolean', 'flag (boolean)'],
+  ['text', 'label (text)'],
+  ['jsonb', 'doc (jsonb)'],
+  ['timestamptz', 'at (timestamptz)'],
+  ['date', 'day (date)'],
+  ['bytea', 'raw (bytea)'],
+] as const;
+
+describe('verification catches an encoder broken for each target type', () => {
+  let t: TestTemporal;
+  let db: TestDatabase;
+  let source: string;
+
+  const migrate = () =>
+    t.withWorker(() => runMigration(t, { source, target: db.url, schema: 'kinds', rollbackWindowMinutes: 0 }), {
+      DBOPS_ARTIFACT_DIR: join(db.dir, 'artifacts'),
+    });
+
+  beforeAll(async () => {
+    t = await TestTemporal.connect();
+    db = await new TestDatabase().create();
+    source = db.sqliteFixture('kinds.db', FIXTURE);
+  });
+  afterEach(() => {
+    delete process.env.DBOPS_FAULT_ENCODE;
+  });
+  afterAll(async () => {
+    await t.cleanup();
+    await db.drop();
+  });
+
+  it('the fixture migrates and verifies with the encoder intact, every column its planned type', async () => {
+    const result = await migrate();
+    expect(result.status).toBe('completed');
+    expect(result.tables[0]).toMatchObject({ name: 'kinds', match: true, rowsSource: 4, rowsTarget: 4 });
+    expect(Object.fromEntries(result.tables[0]?.columns.map((c) => [c.name, c.targetType]) ?? [])).toEqual({
+      id: 'bigint',
+      n: 'bigint',
+      d: 'double precision',
+      x: 'numeric',
+      flag: 'boolean',
+      label: 'text',
+      doc: 'jsonb',
+      at: 'timestamptz',
+      day: 'date',
+      raw: 'bytea',
+    });
+    await db.query('DROP SCHEMA kinds CASCADE');
+  });
+
+  it.each(CASES)('a %s encoder fault fails the run with DBOPS_VERIFY_MISMATCH naming kinds.%s', async (kind, column) => {
+    const before = await db.schemas();
+    process.env.DBOPS_FAULT_ENCODE = kind;
+    const error = await migrate().catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    const { type, message } = summarizeFailure(error);
+    expect(type).toBe('DBOPS_VERIFY_MISMATCH');
+    expect(message).toContain('verification failed: kinds ');
+    expect(message).toContain(column);
+    expect(await db.schemas()).toEqual(before);
+  });
+});
