@@ -132,13 +132,17 @@ function realAsText(value: number): string {
 export function registerCanonicalFunctions(db: Database.Database): void {
   // A value the canonicaliser cannot read gets a text PostgreSQL never prints (`?…`): PostgreSQL then either
   // refuses it at import (the COPY error says why) or verification names the column; never a thread crash.
-  db.function('dbops_canon', { deterministic: true, safeIntegers: true }, (kind: unknown, value: unknown, zone: unknown) => {
-    try {
-      return frame(canonicalValue(kind as TargetKind, value, (zone as string | null) ?? undefined));
-    } catch (err) {
-      return frame(`?${(err as Error).message}`);
-    }
-  });
+  db.function(
+    'dbops_canon',
+    { deterministic: true, safeIntegers: true },
+    (kind: unknown, value: unknown, zone: unknown) => {
+      try {
+        return frame(canonicalValue(kind as TargetKind, value, (zone as string | null) ?? undefined));
+      } catch (err) {
+        return frame(`?${(err as Error).message}`);
+      }
+    },
+  );
   db.aggregate<RowHashSum>('dbops_row_hash', {
     start: () => new RowHashSum(),
     step: ((sum: RowHashSum, row: string) => sum.add(row)) as never,

@@ -88,14 +88,18 @@ export async function targetChecksum(
   table: TablePlan,
   signal?: AbortSignal,
 ): Promise<RowHashSum> {
-  return withCanonicalSession(pool, async (client) => {
-    const { rows } = await client.query<{ rows: string; a: string; b: string }>({
-      text: `SELECT count(*)::text AS rows, ${LANES('h')} FROM (SELECT md5(${rowSql(table.columns)}) AS h FROM ${canonicalRows(schema, table)}) r`,
-      rowMode: 'array',
-    } as never);
-    const [count, a, b] = rows[0] as unknown as [string, string, string];
-    return RowHashSum.fromSums(Number(count), a, b);
-  }, signal);
+  return withCanonicalSession(
+    pool,
+    async (client) => {
+      const { rows } = await client.query<{ rows: string; a: string; b: string }>({
+        text: `SELECT count(*)::text AS rows, ${LANES('h')} FROM (SELECT md5(${rowSql(table.columns)}) AS h FROM ${canonicalRows(schema, table)}) r`,
+        rowMode: 'array',
+      } as never);
+      const [count, a, b] = rows[0] as unknown as [string, string, string];
+      return RowHashSum.fromSums(Number(count), a, b);
+    },
+    signal,
+  );
 }
 
 /** One checksum per column, of each column alone or of the rows without it (see ColumnCheck in source-thread.ts). */
@@ -106,21 +110,30 @@ export async function targetColumnChecksums(
   mode: 'each' | 'without',
   signal?: AbortSignal,
 ): Promise<string[]> {
-  return withCanonicalSession(pool, async (client) => {
-    const indexes = table.columns.map((_, i) => i);
-    const text = (i: number) =>
-      mode === 'each'
-        ? fieldSql(i)
-        : indexes.filter((j) => j !== i).map(fieldSql).join(" || ',' || ") || "''";
-    const lanes = indexes.map((i) => LANES(`md5(${text(i)})`));
-    const { rows } = await client.query({
-      text: `SELECT count(*)::text, ${lanes.join(', ')} FROM ${canonicalRows(schema, table)}`,
-      rowMode: 'array',
-    } as never);
-    const row = rows[0] as unknown as string[];
-    const count = Number(row[0]);
-    return table.columns.map((_, i) => RowHashSum.fromSums(count, row[1 + 2 * i] ?? '0', row[2 + 2 * i] ?? '0').value);
-  }, signal);
+  return withCanonicalSession(
+    pool,
+    async (client) => {
+      const indexes = table.columns.map((_, i) => i);
+      const text = (i: number) =>
+        mode === 'each'
+          ? fieldSql(i)
+          : indexes
+              .filter((j) => j !== i)
+              .map(fieldSql)
+              .join(" || ',' || ") || "''";
+      const lanes = indexes.map((i) => LANES(`md5(${text(i)})`));
+      const { rows } = await client.query({
+        text: `SELECT count(*)::text, ${lanes.join(', ')} FROM ${canonicalRows(schema, table)}`,
+        rowMode: 'array',
+      } as never);
+      const row = rows[0] as unknown as string[];
+      const count = Number(row[0]);
+      return table.columns.map(
+        (_, i) => RowHashSum.fromSums(count, row[1 + 2 * i] ?? '0', row[2 + 2 * i] ?? '0').value,
+      );
+    },
+    signal,
+  );
 }
 
 /** PostgreSQL's spelling of a plan's SQL type (`timestamptz` → `timestamp with time zone`…). */

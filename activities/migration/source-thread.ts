@@ -153,7 +153,7 @@ async function encode(db: Database.Database, table: TablePlan, chunk: ChunkPlan)
     const encoder = new TextEncoder();
     const last = BigInt(chunk.to);
     let width = 1024n;
-    for (let from = BigInt(chunk.from); from <= last; ) {
+    for (let from = BigInt(chunk.from); from <= last;) {
       const to = from + width - 1n < last ? from + width - 1n : last;
       const [count, text, sum] = piece.get(from, to) as [bigint, Buffer | string | null, string];
       from = to + 1n;
@@ -196,7 +196,12 @@ function columnChecksums(db: Database.Database, table: TablePlan, mode: ColumnCh
     .map((i) =>
       mode === 'each'
         ? `dbops_row_hash(f${i})`
-        : `dbops_row_hash(${indexes.filter((j) => j !== i).map((j) => `f${j}`).join(" || ',' || ") || "''"})`,
+        : `dbops_row_hash(${
+            indexes
+              .filter((j) => j !== i)
+              .map((j) => `f${j}`)
+              .join(" || ',' || ") || "''"
+          })`,
     )
     .join(', ');
   return db

@@ -79,15 +79,18 @@ describe('verification catches an encoder broken for each target type', () => {
     await db.query('DROP SCHEMA kinds CASCADE');
   });
 
-  it.each(CASES)('a %s encoder fault fails the run with DBOPS_VERIFY_MISMATCH naming kinds.%s', async (kind, column) => {
-    const before = await db.schemas();
-    process.env.DBOPS_FAULT_ENCODE = kind;
-    const error = await migrate().catch((err: unknown) => err);
-    expect(error).toBeInstanceOf(WorkflowFailedError);
-    const { type, message } = summarizeFailure(error);
-    expect(type).toBe('DBOPS_VERIFY_MISMATCH');
-    expect(message).toContain('verification failed: kinds ');
-    expect(message).toContain(column);
-    expect(await db.schemas()).toEqual(before);
-  });
+  it.each(CASES)(
+    'a %s encoder fault fails the run with DBOPS_VERIFY_MISMATCH naming kinds.%s',
+    async (kind, column) => {
+      const before = await db.schemas();
+      process.env.DBOPS_FAULT_ENCODE = kind;
+      const error = await migrate().catch((err: unknown) => err);
+      expect(error).toBeInstanceOf(WorkflowFailedError);
+      const { type, message } = summarizeFailure(error);
+      expect(type).toBe('DBOPS_VERIFY_MISMATCH');
+      expect(message).toContain('verification failed: kinds ');
+      expect(message).toContain(column);
+      expect(await db.schemas()).toEqual(before);
+    },
+  );
 });
