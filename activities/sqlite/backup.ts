@@ -1,9 +1,24 @@
 /**
- * Online backup of a SQLite file (better-sqlite3 `backup()`, consistent even with a WAL or a writer), after
- * `PRAGMA quick_check` proves the file healthy, with both files' SHA-256. Never writes the source.
+ * Backup of a SQLite file with both files' SHA-256, in one read of the source where the file alone is the
+ * database, then `PRAGMA quick_check` on the copy. Never writes the source.
+ *
+ * - Rollback-journal modes (delete, truncate, persist, memory, off): a read transaction holds SQLite's SHARED
+ *   lock for the whole copy, so no writer can commit and the file's bytes cannot change; the file is streamed
+ *   once into the copy, every chunk hashed on the way. The copy is byte-identical: one SHA-256 is both.
+ * - WAL mode: the file alone is not the database (committed pages may live in the -wal file, and checkpoints
+ *   rewrite the main file while readers read), so the online backup API copies the read transaction's
+ *   snapshot; the copy is then read back for its SHA-256 and the source's main file read for its own: three
+ *   reads of the data instead of one.
+ *
+ * The copy is written under a temporary name beside `backupPath` and renamed into place only once complete,
+ * flushed and checked: a crash never leaves a half-written file under the final name.
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import { type FileHandle, open, rename } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import Database from 'better-sqlite3';
 import { DbopsError, ErrorCode } from '../../common/errors';
 import { sha256File } from '../files/sha256';
@@ -19,7 +34,20 @@ export interface SqliteBackup {
   integrity: string;
 }
 
-/** Copies the source into `backupPath` after checking it is a healthy SQLite database. */
+/** Read size of the streamed copy: large reads, constant memory whatever the file's size. */
+const CHUNK_BYTES = 1024 * 1024;
+
+/** The first 8 bytes of a rollback journal that still holds a transaction (SQLite zeroes them on commit). */
+const JOURNAL_MAGIC = Buffer.from([0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7]);
+
+/** SQLite's files beside a database, by suffix. */
+const SIDE_FILES = ['-journal', '-wal', '-shm'] as const;
+
+/**
+ * Copies the source into `backupPath` and checks the copy is a healthy SQLite database. The read
+ * transaction is open (the SHARED lock held) when this function returns its promise: everything up to the
+ * first `await` runs synchronously.
+ */
 export async function backupSqlite(sourcePath: string, backupPath: string): Promise<SqliteBackup> {
   if (!existsSync(sourcePath)) {
     throw new DbopsError(
@@ -28,18 +56,58 @@ export async function backupSqlite(sourcePath: string, backupPath: string): Prom
     );
   }
   mkdirSync(dirname(backupPath), { recursive: true });
+  const temp = join(dirname(backupPath), `.${basename(backupPath)}.${randomBytes(6).toString('hex')}.partial`);
   let db: Database.Database | undefined;
-  let integrity: string;
+  // Our own descriptor of the source. SQLite's locks are POSIX locks, owned by the process: closing ANY
+  // descriptor of the file drops them all, so this one is closed only after the read transaction ends.
+  let source: FileHandle | undefined;
+  const release = async (): Promise<void> => {
+    db?.close(); // ends the read transaction
+    db = undefined;
+    await source?.close();
+    source = undefined;
+  };
   try {
-    integrity = await quickCheck(sourcePath); // on a thread: minutes on a multi-GB file
+    db = new Database(sourcePath, { readonly: true, fileMustExist: true });
+    db.exec('BEGIN');
+    // The first read takes the SHARED lock (rolling back a hot journal first) and keeps it until the end.
+    db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get();
+    const wal = String(db.pragma('journal_mode', { simple: true })).toLowerCase() === 'wal';
+    let copy: Pick<SqliteBackup, 'sourceSha256' | 'backupSha256' | 'sizeBytes'>;
+    if (!wal && !journalInUse(sourcePath)) {
+      source = await open(sourcePath, 'r');
+      const streamed = await copyHashed(source, temp);
+      await release();
+      copy = { sourceSha256: streamed.sha256, backupSha256: streamed.sha256, sizeBytes: streamed.bytes };
+    } else {
+      // Inside the read transaction the backup copies one snapshot and never restarts on a concurrent write.
+      await db.backup(temp);
+      await release();
+      copy = {
+        sourceSha256: await sha256File(sourcePath),
+        backupSha256: await sha256File(temp),
+        sizeBytes: statSync(sourcePath).size,
+      };
+    }
+    // The copy is the source's bytes (or a consistent snapshot of them): its health is the source's, and
+    // its pages are still in the page cache.
+    const integrity = await quickCheck(temp); // on a thread: minutes on a multi-GB file
     if (integrity !== 'ok')
       throw new DbopsError(
         ErrorCode.BadInput,
         `source ${sourcePath} is corrupt (PRAGMA quick_check: ${integrity}); restore it from a backup first`,
       );
-    db = new Database(sourcePath, { readonly: true, fileMustExist: true });
-    await db.backup(backupPath);
+    // A read-only open of a WAL-mode copy leaves an empty -wal and a -shm behind; nothing in them.
+    removeSideFiles(temp);
+    // Stale side files under the final name would be applied to the new copy when it is opened.
+    removeSideFiles(backupPath);
+    await rename(temp, backupPath);
+    await syncDir(dirname(backupPath));
+    return { sourcePath, backupPath, integrity, ...copy };
   } catch (err) {
+    await release().catch(() => undefined);
+    rmSync(temp, { force: true });
+    removeSideFiles(temp);
     if (err instanceof DbopsError) throw err;
     const code = String((err as { code?: unknown }).code ?? '');
     if (code.startsWith('SQLITE_NOTADB') || code.startsWith('SQLITE_CORRUPT')) {
@@ -51,14 +119,68 @@ export async function backupSqlite(sourcePath: string, backupPath: string): Prom
     }
     throw err;
   } finally {
-    db?.close();
+    await release();
   }
-  return {
-    sourcePath,
-    sourceSha256: await sha256File(sourcePath),
-    backupPath,
-    backupSha256: await sha256File(backupPath),
-    sizeBytes: statSync(sourcePath).size,
-    integrity,
-  };
+}
+
+/**
+ * True when a rollback journal beside the source holds a transaction. Under our SHARED lock that can only
+ * be a writer's live journal (SQLite rolled back any hot one when the lock was taken) and the file cannot
+ * change, but the streamed copy does not rely on it: the online backup API handles every case.
+ */
+function journalInUse(sourcePath: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(`${sourcePath}-journal`, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    const head = Buffer.alloc(JOURNAL_MAGIC.length);
+    return readSync(fd, head, 0, head.length, 0) === head.length && head.equals(JOURNAL_MAGIC);
+  } finally {
+    // Closing a descriptor of the journal drops no lock: SQLite locks the database file, not its journal.
+    closeSync(fd);
+  }
+}
+
+/**
+ * Streams `source` once into a new file at `path`, hashing every chunk on its way; flushed to disk (fsync)
+ * before it returns. Reads, hashing and writes overlap in the pipeline: a read-hash-write loop is half as fast.
+ */
+async function copyHashed(source: FileHandle, path: string): Promise<{ sha256: string; bytes: number }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  await pipeline(
+    source.createReadStream({ start: 0, highWaterMark: CHUNK_BYTES, autoClose: false }),
+    new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        hash.update(chunk);
+        bytes += chunk.length;
+        done(null, chunk);
+      },
+    }),
+    // `flush`: fsync before close; the pipeline settles once the file is closed.
+    createWriteStream(path, { flags: 'wx', highWaterMark: 4 * CHUNK_BYTES, flush: true }),
+  );
+  const written = statSync(path).size;
+  if (written !== bytes) throw new Error(`the copy of the source holds ${written} bytes, ${bytes} were read`);
+  return { sha256: hash.digest('hex'), bytes };
+}
+
+function removeSideFiles(path: string): void {
+  for (const suffix of SIDE_FILES) rmSync(`${path}${suffix}`, { force: true });
+}
+
+/** Makes the rename durable; best effort (not every platform can flush a directory). */
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r').catch(() => undefined);
+  if (!handle) return;
+  try {
+    await handle.sync();
+  } catch {
+    // a directory that cannot be flushed: the rename is still atomic
+  } finally {
+    await handle.close();
+  }
 }
