@@ -335,14 +335,19 @@ function planIndex(table: SourceTable, index: SourceIndex, usedNames: Set<string
   };
 }
 
-/** Splits a rowid table into ranges of about `chunkRows` rows; WITHOUT ROWID tables are one chunk. */
+/**
+ * Splits a table into key ranges of about `chunkRows` rows: by rowid, or by the leading integer key of a
+ * WITHOUT ROWID table; other WITHOUT ROWID tables are one chunk.
+ */
 export function planChunks(
-  table: Pick<SourceTable, 'rowCount' | 'rowidRange'>,
+  table: Pick<SourceTable, 'rowCount' | 'rowidRange' | 'keyRange'>,
   chunkRows: number,
 ): TablePlan['chunks'] {
-  if (!table.rowidRange || table.rowCount <= chunkRows) return [{ index: 0 }];
-  const min = BigInt(table.rowidRange.min);
-  const max = BigInt(table.rowidRange.max);
+  const range = table.rowidRange ?? table.keyRange;
+  if (!range || table.rowCount <= chunkRows) return [{ index: 0 }];
+  const column = table.rowidRange ? undefined : table.keyRange?.column;
+  const min = BigInt(range.min);
+  const max = BigInt(range.max);
   const count = BigInt(Math.ceil(table.rowCount / chunkRows));
   const span = (max - min + 1n + count - 1n) / count;
   const chunks: TablePlan['chunks'] = [];
@@ -350,7 +355,12 @@ export function planChunks(
     const from = min + i * span;
     if (from > max) break;
     const to = i === count - 1n ? max : from + span - 1n;
-    chunks.push({ index: Number(i), from: from.toString(), to: (to > max ? max : to).toString() });
+    chunks.push({
+      index: Number(i),
+      from: from.toString(),
+      to: (to > max ? max : to).toString(),
+      ...(column === undefined ? {} : { column }),
+    });
   }
   return chunks;
 }

@@ -24,9 +24,9 @@ const YMD = `${DIGIT4}-${DIGIT2}-${DIGIT2}`;
 const HM = `${YMD}[ T]${DIGIT2}:${DIGIT2}`;
 const HMS = `${HM}:${DIGIT2}`;
 
-/** `<length>:<text>`, or `N` for NULL: `expr` is evaluated twice, so only cheap expressions are framed here. */
+/** `<length>:<text>`, or `N` for NULL: `expr` is evaluated thrice, so only cheap expressions are framed here. */
 function framed(expr: string): string {
-  return `ifnull(length(${expr}) || ':' || ${expr}, 'N')`;
+  return `CASE WHEN ${expr} IS NULL THEN 'N' ELSE concat(length(${expr}), ':', ${expr}) END`;
 }
 
 function viaJs(column: ColumnPlan, q: string): string {
@@ -57,9 +57,9 @@ export function canonicalFieldSql(column: ColumnPlan, utf8: boolean): string {
       const day = `substr(${q}, 1, 10)`;
       const fraction = `rtrim(substr(${q}, 21), '0')`;
       return `CASE WHEN ${q} IS NULL THEN 'N'
-        WHEN ${q} GLOB '${YMD}' THEN '22:' || ${q} || ' 00:00:00+00'
-        WHEN ${q} GLOB '${HM}' THEN '22:' || ${day} || ' ' || substr(${q}, 12) || ':00+00'
         WHEN ${q} GLOB '${HMS}' THEN '22:' || ${day} || ' ' || substr(${q}, 12) || '+00'
+        WHEN ${q} GLOB '${HM}' THEN '22:' || ${day} || ' ' || substr(${q}, 12) || ':00+00'
+        WHEN ${q} GLOB '${YMD}' THEN '22:' || ${q} || ' 00:00:00+00'
         WHEN ${q} GLOB '${HMS}.[0-9]*' AND length(${q}) <= 26 AND NOT substr(${q}, 21) GLOB '*[^0-9]*'
           THEN (CASE WHEN ${fraction} = '' THEN '22:' || ${day} || ' ' || substr(${q}, 12, 8) || '+00'
                 ELSE (23 + length(${fraction})) || ':' || ${day} || ' ' || substr(${q}, 12, 8) || '.' || ${fraction} || '+00' END)
@@ -75,9 +75,9 @@ export function canonicalFieldSql(column: ColumnPlan, utf8: boolean): string {
   }
 }
 
-/** One row's canonical text. */
+/** One row's canonical text (concat_ws builds it in one allocation; a chain of || copies it per field). */
 export function canonicalRowSql(columns: readonly ColumnPlan[], utf8: boolean): string {
-  return columns.map((c) => canonicalFieldSql(c, utf8)).join(" || ',' || ");
+  return `concat_ws(',', ${columns.map((c) => canonicalFieldSql(c, utf8)).join(', ')})`;
 }
 
 /** `<code points>:<text>`: the length as SQLite and PostgreSQL count it (characters, not UTF-16 units). */
@@ -145,7 +145,7 @@ export function registerCanonicalFunctions(db: Database.Database): void {
   );
   db.aggregate<RowHashSum>('dbops_row_hash', {
     start: () => new RowHashSum(),
-    step: ((sum: RowHashSum, row: string) => sum.add(row)) as never,
+    step: ((sum: RowHashSum, row: string) => sum.addText(row)) as never,
     result: (sum: RowHashSum) => sum.value,
   });
 }

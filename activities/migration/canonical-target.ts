@@ -1,8 +1,8 @@
 /**
  * The target side of verification, computed where the data lives: PostgreSQL builds each row's canonical
  * text from the typed columns (the same framing as canonical-source.ts: fields joined by `,`, each
- * `<characters>:<text>`, NULL as `N`) under pinned output settings, hashes it with md5() and sums the hashes
- * itself, so no row travels back to Node. Also checks that every column has the type the plan chose.
+ * `<characters>:<text>`, NULL as `N`) under pinned output settings, hashes it (`hashtextextended`, see
+ * row-hash.ts) and sums the hashes itself, so no row travels back to Node. Also checks that every column has the type the plan chose.
  */
 import type pg from 'pg';
 import type { ColumnPlan, TablePlan } from '../../common/contracts/migration-plan';
@@ -35,11 +35,12 @@ function canonicalColumnSql(column: ColumnPlan): string {
 
 /** The framed field of column `i` of `v` (the subquery that computed each column's canonical text once). */
 function fieldSql(i: number): string {
-  return `coalesce(length(v.c${i})::text || ':' || v.c${i}, 'N')`;
+  return `CASE WHEN v.c${i} IS NULL THEN 'N' ELSE concat(length(v.c${i}), ':', v.c${i}) END`;
 }
 
+/** A row's canonical text; concat_ws builds it in one allocation (a chain of || copies it per field). */
 function rowSql(columns: readonly ColumnPlan[]): string {
-  return columns.map((_, i) => fieldSql(i)).join(" || ',' || ");
+  return `concat_ws(',', ${columns.map((_, i) => fieldSql(i)).join(', ')})`;
 }
 
 /** `OFFSET 0` keeps the subquery apart, so each canonical text is computed once though it is used twice. */
@@ -48,8 +49,8 @@ function canonicalRows(schema: string, table: TablePlan): string {
   return `(SELECT ${columns} FROM ${qualified(schema, table.name)} OFFSET 0) v`;
 }
 
-const LANES = (h: string) =>
-  `coalesce(sum(('x' || substr(${h}, 1, 8))::bit(32)::int), 0)::text, coalesce(sum(('x' || substr(${h}, 9, 8))::bit(32)::int), 0)::text`;
+/** The sum of the rows' hashes (`text` is a row's canonical text), as a decimal text. */
+const HASH_SUM = (text: string) => `coalesce(sum(hashtextextended((${text}) COLLATE "C", 0)), 0)::text`;
 
 /**
  * Runs `body` in a read-only transaction with the canonical output settings. On `signal` (a rollback) the
@@ -91,12 +92,12 @@ export async function targetChecksum(
   return withCanonicalSession(
     pool,
     async (client) => {
-      const { rows } = await client.query<{ rows: string; a: string; b: string }>({
-        text: `SELECT count(*)::text AS rows, ${LANES('h')} FROM (SELECT md5(${rowSql(table.columns)}) AS h FROM ${canonicalRows(schema, table)}) r`,
+      const { rows } = await client.query({
+        text: `SELECT count(*)::text, ${HASH_SUM(rowSql(table.columns))} FROM ${canonicalRows(schema, table)}`,
         rowMode: 'array',
       } as never);
-      const [count, a, b] = rows[0] as unknown as [string, string, string];
-      return RowHashSum.fromSums(Number(count), a, b);
+      const [count, sum] = rows[0] as unknown as [string, string];
+      return RowHashSum.fromSum(Number(count), sum);
     },
     signal,
   );
@@ -121,16 +122,14 @@ export async function targetColumnChecksums(
               .filter((j) => j !== i)
               .map(fieldSql)
               .join(" || ',' || ") || "''";
-      const lanes = indexes.map((i) => LANES(`md5(${text(i)})`));
+      const sums = indexes.map((i) => HASH_SUM(text(i)));
       const { rows } = await client.query({
-        text: `SELECT count(*)::text, ${lanes.join(', ')} FROM ${canonicalRows(schema, table)}`,
+        text: `SELECT count(*)::text, ${sums.join(', ')} FROM ${canonicalRows(schema, table)}`,
         rowMode: 'array',
       } as never);
       const row = rows[0] as unknown as string[];
       const count = Number(row[0]);
-      return table.columns.map(
-        (_, i) => RowHashSum.fromSums(count, row[1 + 2 * i] ?? '0', row[2 + 2 * i] ?? '0').value,
-      );
+      return table.columns.map((_, i) => RowHashSum.fromSum(count, row[1 + i] ?? '0').value);
     },
     signal,
   );

@@ -58,8 +58,8 @@ export function copyFieldSql(column: ColumnPlan, utf8: boolean): string {
       if (column.timeZone) return `CASE WHEN ${q} IS NULL THEN ${NULL_FIELD} ELSE ${viaJs(column, q)} END`;
       // Plain ISO forms go as they are, naive ones pinned to UTC; PostgreSQL parses them (verify checks the instant).
       return `CASE WHEN ${q} IS NULL THEN ${NULL_FIELD}
+        WHEN ${q} GLOB '${SECONDS_GLOB}' OR ${q} GLOB '${MINUTES_GLOB}' THEN ${q} || '+00'
         WHEN ${q} GLOB '${DATE_GLOB}' THEN ${q} || ' 00:00:00+00'
-        WHEN ${q} GLOB '${MINUTES_GLOB}' OR ${q} GLOB '${SECONDS_GLOB}' THEN ${q} || '+00'
         WHEN ${q} GLOB '${SECONDS_GLOB}.[0-9]*' AND length(${q}) <= 26 AND NOT substr(${q}, 21) GLOB '*[^0-9]*' THEN ${q} || '+00'
         ELSE ${viaJs(column, q)} END`;
     case 'date':
@@ -99,7 +99,8 @@ function faultyFieldSql(column: ColumnPlan, utf8: boolean): string {
 export function copyLineSql(table: TablePlan, utf8: boolean): string {
   const fault = process.env.DBOPS_FAULT_ENCODE;
   const field = (c: ColumnPlan) => (c.kind === fault ? faultyFieldSql(c, utf8) : copyFieldSql(c, utf8));
-  return `${table.columns.map(field).join(' || char(9) || ')} || char(10)`;
+  // concat builds the line in one allocation (a chain of || would copy it once per field).
+  return `concat(${table.columns.map(field).join(', char(9), ')}, char(10))`;
 }
 
 /** A value its column's kind cannot take (bad input: it fails the same way every time). */

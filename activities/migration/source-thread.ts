@@ -121,6 +121,11 @@ function isUtf8(db: Database.Database): boolean {
   return db.pragma('encoding', { simple: true }) === 'UTF-8';
 }
 
+/** The column a chunk's key range is on: the rowid, or the leading integer key of a WITHOUT ROWID table. */
+function rangeColumn(chunk: ChunkPlan): string {
+  return chunk.column === undefined ? 'rowid' : quoteIdent(chunk.column);
+}
+
 /** A Buffer SQLite returned, as bytes that can be transferred (a Buffer may sit in a shared pool). */
 function transferable(bytes: Buffer): Uint8Array {
   return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
@@ -143,38 +148,44 @@ async function encode(db: Database.Database, table: TablePlan, chunk: ChunkPlan)
     await acks.take();
     parentPort?.postMessage({ type: 'data', bytes, rows } satisfies SourceMessage, [bytes.buffer as ArrayBuffer]);
   };
-  if (chunk.from !== undefined && chunk.to !== undefined) {
+  if (utf8 && chunk.from !== undefined && chunk.to !== undefined) {
+    // The canonical texts come back NUL-separated in one byte string too (no canonical text holds a NUL).
     const piece = db
       .prepare(
-        `SELECT count(*), ${utf8 ? "CAST(group_concat(line, '') AS BLOB)" : "group_concat(line, '')"}, dbops_row_hash(canon) FROM (${inner} WHERE rowid BETWEEN ? AND ?)`,
+        `SELECT count(*), CAST(group_concat(line, '') AS BLOB), CAST(group_concat(canon, char(0)) AS BLOB) FROM (${inner} WHERE ${rangeColumn(chunk)} BETWEEN ? AND ?)`,
       )
       .raw(true)
       .safeIntegers(true);
-    const encoder = new TextEncoder();
     const last = BigInt(chunk.to);
     let width = 1024n;
     for (let from = BigInt(chunk.from); from <= last;) {
       const to = from + width - 1n < last ? from + width - 1n : last;
-      const [count, text, sum] = piece.get(from, to) as [bigint, Buffer | string | null, string];
+      const [count, text, canon] = piece.get(from, to) as [bigint, Buffer | null, Buffer | null];
       from = to + 1n;
-      if (count === 0n || text === null) {
-        width *= 2n; // a gap in the rowids
+      if (count === 0n || text === null || canon === null) {
+        width *= 2n; // a gap in the keys
         continue;
       }
       rows += Number(count);
-      checksum.merge(sum);
-      const bytes = typeof text === 'string' ? encoder.encode(text) : transferable(text);
-      // Aim the next sub-range at PIECE_BYTES from this one's bytes per rowid.
-      const next = (width * BigInt(PIECE_BYTES)) / BigInt(Math.max(1, bytes.byteLength));
+      checksum.addSeparated(canon, Number(count));
+      // Aim the next sub-range at PIECE_BYTES from this one's bytes per key.
+      const next = (width * BigInt(PIECE_BYTES)) / BigInt(Math.max(1, text.byteLength));
       width = next < 16n ? 16n : next > 1_000_000n ? 1_000_000n : next;
-      await send(bytes);
+      await send(transferable(text));
     }
   } else {
+    // A UTF-16 database (SQL hands out UTF-16 bytes) or a table read whole: row by row.
     const encoder = new TextEncoder();
+    const range = chunk.from !== undefined && chunk.to !== undefined;
+    const statement = db
+      .prepare(range ? `${inner} WHERE ${rangeColumn(chunk)} BETWEEN ? AND ?` : inner)
+      .raw(true)
+      .safeIntegers(true);
     let text = '';
-    for (const [line, canon] of db.prepare(inner).raw(true).iterate() as IterableIterator<[string, string]>) {
+    const params = range ? [BigInt(chunk.from ?? 0), BigInt(chunk.to ?? 0)] : [];
+    for (const [line, canon] of statement.iterate(...params) as IterableIterator<[string, string]>) {
       text += line;
-      checksum.add(canon);
+      checksum.addText(canon);
       rows += 1;
       if (text.length >= PIECE_BYTES) {
         await send(encoder.encode(text));

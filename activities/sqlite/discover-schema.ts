@@ -4,7 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import { quoteIdent } from './identifiers';
-import type { SourceIndex, SourceSchema, SourceTable } from './source-schema';
+import type { SourceColumn, SourceIndex, SourceSchema, SourceTable } from './source-schema';
 import {
   hasAutoincrement,
   indexKeyExpression,
@@ -103,6 +103,7 @@ function describeTable(db: Database.Database, t: TableListRow, sql: string, sequ
     rowidRange = { min: range.min.toString(), max: range.max.toString() };
   }
   return {
+    keyRange: t.wr && rowCount > 0 ? leadingKeyRange(db, q, pk) : null,
     name: t.name,
     columns,
     withoutRowid: t.wr === 1,
@@ -117,6 +118,24 @@ function describeTable(db: Database.Database, t: TableListRow, sql: string, sequ
     rowidRange,
     sql,
   };
+}
+
+/**
+ * A WITHOUT ROWID table has no rowid to split on: its leading primary-key column can serve when every value
+ * is an INTEGER (min and max read off the key's b-tree), so the table imports in parallel chunks too.
+ */
+function leadingKeyRange(db: Database.Database, q: string, pk: SourceColumn[]): SourceTable['keyRange'] {
+  const lead = pk.find((c) => c.pkPosition === 1);
+  if (!lead) return null;
+  const c = quoteIdent(lead.name);
+  const range = db
+    .prepare(
+      `SELECT min(${c}) AS min, max(${c}) AS max, (SELECT count(*) FROM ${q} WHERE typeof(${c}) <> 'integer') AS others FROM ${q}`,
+    )
+    .safeIntegers(true)
+    .get() as { min: unknown; max: unknown; others: bigint };
+  if (range.others > 0n || typeof range.min !== 'bigint' || typeof range.max !== 'bigint') return null;
+  return { column: lead.name, min: range.min.toString(), max: range.max.toString() };
 }
 
 function describeIndexes(db: Database.Database, table: string, rowidAlias: string | null): SourceIndex[] {

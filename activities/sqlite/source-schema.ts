@@ -65,6 +65,8 @@ export interface SourceTable {
   rowCount: number;
   /** Smallest and largest rowid (rowid tables with rows), as decimal strings. */
   rowidRange: { min: string; max: string } | null;
+  /** WITHOUT ROWID tables whose leading key column holds only integers: that column's range. */
+  keyRange?: { column: string; min: string; max: string } | null;
   sql: string;
 }
 

@@ -29,11 +29,13 @@ export interface ColumnPlan {
   timeZone?: string;
 }
 
-/** A key range of rowids [from, to], both inclusive, or the whole table when absent. */
+/** A key range [from, to], both inclusive, of the rowid or of `column`, or the whole table when absent. */
 export interface ChunkPlan {
   index: number;
   from?: string;
   to?: string;
+  /** The integer column the range is on (the leading primary-key column of a WITHOUT ROWID table), else the rowid. */
+  column?: string;
 }
 
 /** One index or key to build after the load. */
