@@ -4,7 +4,14 @@
  * runs the compensations of the completed steps in reverse and leaves the target as it was.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { CancellationScope, condition, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  condition,
+  isCancellation,
+  patched,
+  proxyActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
   exportOptions,
@@ -29,7 +36,11 @@ import {
   reportData,
   revertCutoverSql,
 } from './migration-outcome';
+import { loadTables } from './migration-load';
 import { MigrationSignals } from './migration-signals';
+
+/** Runs recorded before the per-table pipeline replay the three global steps (import, index, verify). */
+const PER_TABLE_PIPELINE = 'per-table-pipeline';
 
 const quick = proxyActivities<Activities>(QUICK_STEP);
 const guarded = proxyActivities<Activities>(GUARDED_STEP);
@@ -104,44 +115,58 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
         guarded.migrationPrepare({ target: input.target, names, plan, replaceSchema: input.replaceSchema }),
       );
 
-      const chunks = plan.tables.flatMap((table) => table.chunks.map((chunk) => ({ table, chunk })));
-      let rowsDone = 0;
-      const rowsTotal = plan.tables.reduce((n, t) => n + t.rowCount, 0);
-      await steps.run('import', `importing ${rowsTotal} rows in ${chunks.length} chunk(s)`, () =>
-        forEachLimited(chunks, concurrency, async ({ table, chunk }) => {
-          const { rows } = await long.migrationImportChunk({
-            target: input.target,
-            staging: names.staging,
-            backupPath,
-            table,
-            chunk,
-          });
-          rowsDone += rows;
-          state.update({
-            phase: 'import',
-            message: `imported ${rowsDone} of ${rowsTotal} rows`,
-            done: rowsDone,
-            total: rowsTotal,
-          });
-        }),
-      );
+      if (patched(PER_TABLE_PIPELINE)) {
+        await loadTables({
+          target: input.target,
+          staging: names.staging,
+          backupPath,
+          plan,
+          concurrency,
+          state,
+          timings: steps.timings,
+          warnings: facts.warnings,
+          verification: facts.verification,
+        });
+      } else {
+        const chunks = plan.tables.flatMap((table) => table.chunks.map((chunk) => ({ table, chunk })));
+        let rowsDone = 0;
+        const rowsTotal = plan.tables.reduce((n, t) => n + t.rowCount, 0);
+        await steps.run('import', `importing ${rowsTotal} rows in ${chunks.length} chunk(s)`, () =>
+          forEachLimited(chunks, concurrency, async ({ table, chunk }) => {
+            const { rows } = await long.migrationImportChunk({
+              target: input.target,
+              staging: names.staging,
+              backupPath,
+              table,
+              chunk,
+            });
+            rowsDone += rows;
+            state.update({
+              phase: 'import',
+              message: `imported ${rowsDone} of ${rowsTotal} rows`,
+              done: rowsDone,
+              total: rowsTotal,
+            });
+          }),
+        );
 
-      await steps.run('index', 'building keys, indexes, sequences', async () => {
-        await forEachLimited(plan.tables, concurrency, async (table) => {
-          const outcome = await long.migrationBuildTable({ target: input.target, staging: names.staging, table });
+        await steps.run('index', 'building keys, indexes, sequences', async () => {
+          await forEachLimited(plan.tables, concurrency, async (table) => {
+            const outcome = await long.migrationBuildTable({ target: input.target, staging: names.staging, table });
+            facts.warnings.push(...outcome.warnings);
+          });
+          const outcome = await long.migrationBuildSchema({ target: input.target, staging: names.staging, plan });
           facts.warnings.push(...outcome.warnings);
         });
-        const outcome = await long.migrationBuildSchema({ target: input.target, staging: names.staging, plan });
-        facts.warnings.push(...outcome.warnings);
-      });
 
-      await steps.run('verify', 'comparing row counts and content checksums', () =>
-        forEachLimited(plan.tables, concurrency, async (table) => {
-          facts.verification.push(
-            await long.migrationVerifyTable({ target: input.target, staging: names.staging, backupPath, table }),
-          );
-        }),
-      );
+        await steps.run('verify', 'comparing row counts and content checksums', () =>
+          forEachLimited(plan.tables, concurrency, async (table) => {
+            facts.verification.push(
+              await long.migrationVerifyTable({ target: input.target, staging: names.staging, backupPath, table }),
+            );
+          }),
+        );
+      }
       facts.verification.sort((a, b) => a.table.localeCompare(b.table));
       const mismatch = mismatchMessage(facts.verification);
       if (mismatch)

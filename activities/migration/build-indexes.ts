@@ -13,15 +13,47 @@ import type { BuildOutcome } from '../../common/contracts/migration';
 import type { MigrationPlan, TablePlan } from '../../common/contracts/migration-plan';
 import { rewriteBooleanComparisons } from './rewrite-booleans';
 
+/**
+ * Memory for one index build's sort: PostgreSQL's default (64 MB) spills a million-row key to disk; a few
+ * hundred MB keep it in memory. Per session, never below what the server is already set to.
+ */
+const BUILD_MEMORY = '256MB';
+
 /** Keys, indexes, checks, trigger, sequence and statistics of one table. */
 export async function buildTableObjects(pool: pg.Pool, schema: string, table: TablePlan): Promise<BuildOutcome> {
+  const client = await pool.connect();
+  try {
+    await client.query(
+      `SELECT set_config('maintenance_work_mem', $1, false) WHERE pg_size_bytes(current_setting('maintenance_work_mem')) < pg_size_bytes($1)`,
+      [BUILD_MEMORY],
+    );
+    return await buildWith(client, pool, schema, table);
+  } finally {
+    await client.query('RESET maintenance_work_mem').catch(() => undefined);
+    client.release();
+  }
+}
+
+async function buildWith(
+  client: pg.PoolClient,
+  pool: pg.Pool,
+  schema: string,
+  table: TablePlan,
+): Promise<BuildOutcome> {
   const outcome: BuildOutcome = { created: [], warnings: [] };
   for (const index of table.indexes) {
     if (await relationOrConstraintExists(pool, schema, index.name)) continue;
     try {
       const booleans = table.columns.filter((c) => c.kind === 'boolean').map((c) => c.name);
       const where = index.where === null ? null : rewriteBooleanComparisons(index.where, booleans);
-      await runOneStatement(pool, schema, indexSql(schema, table.name, { ...index, where }));
+      await client.query('BEGIN');
+      try {
+        await runOneStatement(client, schema, indexSql(schema, table.name, { ...index, where }));
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
       outcome.created.push(index.name);
     } catch (err) {
       const message = `${table.name}: ${index.kind === 'index' ? 'index' : 'key'} ${index.name} (from ${index.sourceName}) not created: ${(err as Error).message}`;

@@ -5,10 +5,11 @@
  * timestamp). Written apart from the COPY encoder (copy-sql.ts, values.ts) on purpose: a fault in the encoder
  * is then a difference here, not the same mistake twice.
  *
- * A row is its fields joined by `,`, each field `<code points>:<text>` (NULL is `N`), so field boundaries and
- * NULL versus '' cannot be confused. SQL spells what it can; the values it cannot (doubles in PostgreSQL's
- * shortest form, jsonb's key order and number spelling, timestamps with offsets or in a named zone, REALs in
- * text and numeric columns) go through `dbops_canon`, which returns the framed field.
+ * A row is its fields joined by `,`, NULL as `N`. Text and jsonb fields are framed `<code points>:<text>`
+ * (they may hold commas); the other kinds print no comma and nothing that reads as `N`, so they go as they
+ * are: field boundaries and NULL versus '' cannot be confused. SQL spells what it can; the values it cannot
+ * (doubles in PostgreSQL's shortest form, jsonb's key order and number spelling, timestamps with offsets or
+ * in a named zone, REALs in text and numeric columns) go through `dbops_canon`, which returns the field.
  */
 import type Database from 'better-sqlite3';
 import type { ColumnPlan, TargetKind } from '../../common/contracts/migration-plan';
@@ -29,6 +30,16 @@ function framed(expr: string): string {
   return `CASE WHEN ${expr} IS NULL THEN 'N' ELSE concat(length(${expr}), ':', ${expr}) END`;
 }
 
+/** The text itself, or `N` for NULL (kinds whose texts hold no comma). */
+function bare(expr: string): string {
+  return `ifnull(${expr}, 'N')`;
+}
+
+/** Whether a kind's canonical texts are framed with their length (they may hold the field separator). */
+export function isFramed(kind: TargetKind): boolean {
+  return kind === 'text' || kind === 'jsonb';
+}
+
 function viaJs(column: ColumnPlan, q: string): string {
   return `dbops_canon(${sqlText(column.kind)}, ${q}, ${column.timeZone ? sqlText(column.timeZone) : 'NULL'})`;
 }
@@ -38,15 +49,16 @@ export function canonicalFieldSql(column: ColumnPlan, utf8: boolean): string {
   const q = quoteIdent(column.name);
   switch (column.kind) {
     case 'bigint':
-      return framed(`CAST(${q} AS TEXT)`);
+      return bare(`CAST(${q} AS TEXT)`);
     case 'boolean':
       // Anything but the four spellings and 0/1 would not be a boolean: '?' then differs from both t and f.
       return `CASE typeof(${q}) WHEN 'null' THEN 'N'
-        WHEN 'text' THEN (CASE lower(${q}) WHEN 't' THEN '1:t' WHEN 'true' THEN '1:t' WHEN 'f' THEN '1:f' WHEN 'false' THEN '1:f' ELSE '1:?' END)
-        ELSE (CASE ${q} WHEN 1 THEN '1:t' WHEN 0 THEN '1:f' ELSE '1:?' END) END`;
+        WHEN 'text' THEN (CASE lower(${q}) WHEN 't' THEN 't' WHEN 'true' THEN 't' WHEN 'f' THEN 'f' WHEN 'false' THEN 'f' ELSE '?' END)
+        ELSE (CASE ${q} WHEN 1 THEN 't' WHEN 0 THEN 'f' ELSE '?' END) END`;
     case 'double':
       return `CASE WHEN ${q} IS NULL THEN 'N' ELSE ${viaJs(column, q)} END`;
     case 'numeric':
+      return `CASE typeof(${q}) WHEN 'null' THEN 'N' WHEN 'real' THEN ${viaJs(column, q)} ELSE CAST(${q} AS TEXT) END`;
     case 'text':
       return `CASE typeof(${q}) WHEN 'null' THEN 'N' WHEN 'real' THEN ${viaJs(column, q)} ELSE ${framed(`CAST(${q} AS TEXT)`)} END`;
     case 'jsonb':
@@ -57,21 +69,20 @@ export function canonicalFieldSql(column: ColumnPlan, utf8: boolean): string {
       const day = `substr(${q}, 1, 10)`;
       const fraction = `rtrim(substr(${q}, 21), '0')`;
       return `CASE WHEN ${q} IS NULL THEN 'N'
-        WHEN ${q} GLOB '${HMS}' THEN '22:' || ${day} || ' ' || substr(${q}, 12) || '+00'
-        WHEN ${q} GLOB '${HM}' THEN '22:' || ${day} || ' ' || substr(${q}, 12) || ':00+00'
-        WHEN ${q} GLOB '${YMD}' THEN '22:' || ${q} || ' 00:00:00+00'
+        WHEN ${q} GLOB '${HMS}' THEN ${day} || ' ' || substr(${q}, 12) || '+00'
+        WHEN ${q} GLOB '${HM}' THEN ${day} || ' ' || substr(${q}, 12) || ':00+00'
+        WHEN ${q} GLOB '${YMD}' THEN ${q} || ' 00:00:00+00'
         WHEN ${q} GLOB '${HMS}.[0-9]*' AND length(${q}) <= 26 AND NOT substr(${q}, 21) GLOB '*[^0-9]*'
-          THEN (CASE WHEN ${fraction} = '' THEN '22:' || ${day} || ' ' || substr(${q}, 12, 8) || '+00'
-                ELSE (23 + length(${fraction})) || ':' || ${day} || ' ' || substr(${q}, 12, 8) || '.' || ${fraction} || '+00' END)
+          THEN ${day} || ' ' || substr(${q}, 12, 8) || (CASE WHEN ${fraction} = '' THEN '' ELSE '.' || ${fraction} END) || '+00'
         ELSE ${viaJs(column, q)} END`;
     }
     case 'date':
-      return `CASE WHEN ${q} IS NULL THEN 'N' WHEN ${q} GLOB '${YMD}' THEN '10:' || ${q} ELSE ${viaJs(column, q)} END`;
+      return `CASE WHEN ${q} IS NULL THEN 'N' WHEN ${q} GLOB '${YMD}' THEN ${q} ELSE ${viaJs(column, q)} END`;
     case 'bytea':
       // hex(NULL) is '', not NULL: the NULL case comes first.
       return utf8
-        ? `CASE WHEN ${q} IS NULL THEN 'N' ELSE ${framed(`lower(hex(${q}))`)} END`
-        : `CASE typeof(${q}) WHEN 'null' THEN 'N' WHEN 'text' THEN ${viaJs(column, q)} ELSE ${framed(`lower(hex(${q}))`)} END`;
+        ? `CASE WHEN ${q} IS NULL THEN 'N' ELSE lower(hex(${q})) END`
+        : `CASE typeof(${q}) WHEN 'null' THEN 'N' WHEN 'text' THEN ${viaJs(column, q)} ELSE lower(hex(${q})) END`;
   }
 }
 
@@ -137,9 +148,10 @@ export function registerCanonicalFunctions(db: Database.Database): void {
     { deterministic: true, safeIntegers: true },
     (kind: unknown, value: unknown, zone: unknown) => {
       try {
-        return frame(canonicalValue(kind as TargetKind, value, (zone as string | null) ?? undefined));
+        const text = canonicalValue(kind as TargetKind, value, (zone as string | null) ?? undefined);
+        return isFramed(kind as TargetKind) ? frame(text) : text;
       } catch (err) {
-        return frame(`?${(err as Error).message}`);
+        return isFramed(kind as TargetKind) ? frame(`?${(err as Error).message}`) : `?${(err as Error).message}`;
       }
     },
   );

@@ -7,6 +7,7 @@
 import type pg from 'pg';
 import type { ColumnPlan, TablePlan } from '../../common/contracts/migration-plan';
 import { qi, qualified } from '../postgres/identifiers';
+import { isFramed } from './canonical-source';
 import { RowHashSum } from './row-hash';
 
 /** Output settings the canonical texts assume (set for the verifying transaction only). */
@@ -33,14 +34,16 @@ function canonicalColumnSql(column: ColumnPlan): string {
   }
 }
 
-/** The framed field of column `i` of `v` (the subquery that computed each column's canonical text once). */
-function fieldSql(i: number): string {
-  return `CASE WHEN v.c${i} IS NULL THEN 'N' ELSE concat(length(v.c${i}), ':', v.c${i}) END`;
+/** The field of column `i` of `v` (the subquery that computed each column's canonical text once). */
+function fieldSql(column: ColumnPlan, i: number): string {
+  return isFramed(column.kind)
+    ? `CASE WHEN v.c${i} IS NULL THEN 'N' ELSE concat(length(v.c${i}), ':', v.c${i}) END`
+    : `coalesce(v.c${i}, 'N')`;
 }
 
 /** A row's canonical text; concat_ws builds it in one allocation (a chain of || copies it per field). */
 function rowSql(columns: readonly ColumnPlan[]): string {
-  return `concat_ws(',', ${columns.map((_, i) => fieldSql(i)).join(', ')})`;
+  return `concat_ws(',', ${columns.map(fieldSql).join(', ')})`;
 }
 
 /** `OFFSET 0` keeps the subquery apart, so each canonical text is computed once though it is used twice. */
@@ -115,12 +118,13 @@ export async function targetColumnChecksums(
     pool,
     async (client) => {
       const indexes = table.columns.map((_, i) => i);
+      const field = (i: number) => fieldSql(table.columns[i] as ColumnPlan, i);
       const text = (i: number) =>
         mode === 'each'
-          ? fieldSql(i)
+          ? field(i)
           : indexes
               .filter((j) => j !== i)
-              .map(fieldSql)
+              .map(field)
               .join(" || ',' || ") || "''";
       const sums = indexes.map((i) => HASH_SUM(text(i)));
       const { rows } = await client.query({

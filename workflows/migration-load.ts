@@ -1,0 +1,112 @@
+/**
+ * The load as a pipeline per table — import → keys and indexes → verification — instead of three global
+ * barriers: a table's indexes are built as soon as its last chunk commits and it is verified as soon as they
+ * are, while the other tables still import; the largest tables start first, so the run does not end waiting
+ * on one big table alone. Foreign keys and views follow once every table is in. Every step is the same
+ * activity as before; only the order differs.
+ */
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { TableVerification } from '../common/contracts/migration';
+import type { ChunkPlan, MigrationPlan, TablePlan } from '../common/contracts/migration-plan';
+import { LONG_STEP } from './support/activity-options';
+import type { JobState } from './support/job-state';
+import { drainLimited } from './support/limit';
+
+const long = proxyActivities<Activities>(LONG_STEP);
+
+/** What the load needs and where it reports. */
+export interface LoadInput {
+  target: string;
+  staging: string;
+  backupPath: string;
+  plan: MigrationPlan;
+  concurrency: number;
+  state: JobState;
+  /** Step timings of the run: `import`, `index`, `verify` (wall spans, which overlap), `<step>_work` (activity time summed), `import_index` (import start to the last index built). */
+  timings: Record<string, number>;
+  warnings: string[];
+  verification: TableVerification[];
+}
+
+type Work = { table: TablePlan; chunk: ChunkPlan } | { table: TablePlan; chunk?: undefined };
+
+/** Wall spans and summed durations per step, written into the run's timings. */
+class Spans {
+  private readonly first: Record<string, number> = {};
+  private readonly last: Record<string, number> = {};
+
+  constructor(private readonly timings: Record<string, number>) {}
+
+  async time<T>(step: string, body: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    this.first[step] ??= started;
+    try {
+      return await body();
+    } finally {
+      const ended = Date.now();
+      this.last[step] = Math.max(this.last[step] ?? 0, ended);
+      this.timings[step] = this.last[step] - (this.first[step] ?? started);
+      this.timings[`${step}_work`] = (this.timings[`${step}_work`] ?? 0) + (ended - started);
+      if (step === 'index' && this.first.import !== undefined)
+        this.timings.import_index = this.last[step] - this.first.import;
+    }
+  }
+}
+
+/** Imports, indexes and verifies every table, then adds foreign keys and views. */
+export async function loadTables(input: LoadInput): Promise<void> {
+  const { plan, state } = input;
+  const spans = new Spans(input.timings);
+  const tables = [...plan.tables].sort((a, b) => b.rowCount - a.rowCount || a.name.localeCompare(b.name));
+  const chunksLeft = new Map(tables.map((t) => [t.name, t.chunks.length]));
+  const rowsTotal = tables.reduce((n, t) => n + t.rowCount, 0);
+  let rowsDone = 0;
+  const summary = () =>
+    `imported ${rowsDone} of ${rowsTotal} rows; ${input.verification.length} of ${tables.length} table(s) indexed and verified`;
+  const initial: Work[] = tables.flatMap((table) =>
+    table.chunks.length > 0 ? table.chunks.map((chunk) => ({ table, chunk })) : [{ table }],
+  );
+  state.update({ phase: 'import', message: summary(), done: 0, total: rowsTotal });
+  await drainLimited(initial, input.concurrency, async ({ table, chunk }, push) => {
+    if (chunk) {
+      state.update({ phase: 'import', message: summary(), done: rowsDone, total: rowsTotal });
+      const { rows } = await spans.time('import', () =>
+        long.migrationImportChunk({
+          target: input.target,
+          staging: input.staging,
+          backupPath: input.backupPath,
+          table,
+          chunk,
+        }),
+      );
+      rowsDone += rows;
+      state.update({ phase: 'import', message: summary(), done: rowsDone, total: rowsTotal });
+      const left = (chunksLeft.get(table.name) ?? 1) - 1;
+      chunksLeft.set(table.name, left);
+      if (left === 0) push({ table });
+      return;
+    }
+    state.update({ phase: 'index', message: `building keys and indexes of ${table.name}; ${summary()}` });
+    const built = await spans.time('index', () =>
+      long.migrationBuildTable({ target: input.target, staging: input.staging, table }),
+    );
+    input.warnings.push(...built.warnings);
+    state.update({ phase: 'verify', message: `verifying ${table.name}; ${summary()}` });
+    input.verification.push(
+      await spans.time('verify', () =>
+        long.migrationVerifyTable({
+          target: input.target,
+          staging: input.staging,
+          backupPath: input.backupPath,
+          table,
+        }),
+      ),
+    );
+  });
+  state.update({ phase: 'index', message: `adding foreign keys and views; ${summary()}` });
+  const outcome = await spans.time('index', () =>
+    long.migrationBuildSchema({ target: input.target, staging: input.staging, plan }),
+  );
+  input.warnings.push(...outcome.warnings);
+}
