@@ -140,6 +140,7 @@ function planTable(
       defaultSql: isAlias ? null : def.sql,
       identity: isAlias,
       ...(timeZone ? { timeZone } : {}),
+      ...(choice.kind === 'text' || choice.kind === 'numeric' ? { reals: profile.reals > 0 } : {}),
     });
   }
 

@@ -5,7 +5,7 @@
  * timestamp). Written apart from the COPY encoder (copy-sql.ts, values.ts) on purpose: a fault in the encoder
  * is then a difference here, not the same mistake twice.
  *
- * A row is its fields joined by `,`, NULL as `N`. Text and jsonb fields are framed `<code points>:<text>`
+ * A row is its fields joined by `,`, NULL as `N`. Text and jsonb fields are framed `<UTF-8 bytes>:<text>`
  * (they may hold commas); the other kinds print no comma and nothing that reads as `N`, so they go as they
  * are: field boundaries and NULL versus '' cannot be confused. SQL spells what it can; the values it cannot
  * (doubles in PostgreSQL's shortest form, jsonb's key order and number spelling, timestamps with offsets or
@@ -25,9 +25,14 @@ const YMD = `${DIGIT4}-${DIGIT2}-${DIGIT2}`;
 const HM = `${YMD}[ T]${DIGIT2}:${DIGIT2}`;
 const HMS = `${HM}:${DIGIT2}`;
 
-/** `<length>:<text>`, or `N` for NULL: `expr` is evaluated thrice, so only cheap expressions are framed here. */
-function framed(expr: string): string {
-  return `CASE WHEN ${expr} IS NULL THEN 'N' ELSE concat(length(${expr}), ':', ${expr}) END`;
+/**
+ * `<UTF-8 bytes>:<text>`, or `N` for NULL: `expr` is evaluated thrice, so only cheap expressions are framed
+ * here. octet_length() reads a stored text's size without scanning it, in a UTF-8 database; in a UTF-16 one
+ * it would count UTF-16 bytes, so JavaScript counts.
+ */
+function framed(expr: string, utf8: boolean): string {
+  const bytes = utf8 ? `octet_length(${expr})` : `dbops_utf8_bytes(${expr})`;
+  return `CASE WHEN ${expr} IS NULL THEN 'N' ELSE concat(${bytes}, ':', ${expr}) END`;
 }
 
 /** The text itself, or `N` for NULL (kinds whose texts hold no comma). */
@@ -60,7 +65,8 @@ export function canonicalFieldSql(column: ColumnPlan, utf8: boolean): string {
     case 'numeric':
       return `CASE typeof(${q}) WHEN 'null' THEN 'N' WHEN 'real' THEN ${viaJs(column, q)} ELSE CAST(${q} AS TEXT) END`;
     case 'text':
-      return `CASE typeof(${q}) WHEN 'null' THEN 'N' WHEN 'real' THEN ${viaJs(column, q)} ELSE ${framed(`CAST(${q} AS TEXT)`)} END`;
+      if (column.reals === false) return framed(q, utf8);
+      return `CASE typeof(${q}) WHEN 'null' THEN 'N' WHEN 'real' THEN ${viaJs(column, q)} ELSE ${framed(`CAST(${q} AS TEXT)`, utf8)} END`;
     case 'jsonb':
       return `CASE WHEN ${q} IS NULL THEN 'N' ELSE ${viaJs(column, q)} END`;
     case 'timestamptz': {
@@ -69,6 +75,7 @@ export function canonicalFieldSql(column: ColumnPlan, utf8: boolean): string {
       const day = `substr(${q}, 1, 10)`;
       const fraction = `rtrim(substr(${q}, 21), '0')`;
       return `CASE WHEN ${q} IS NULL THEN 'N'
+        WHEN ${q} GLOB '${YMD} ${DIGIT2}:${DIGIT2}:${DIGIT2}' THEN ${q} || '+00'
         WHEN ${q} GLOB '${HMS}' THEN ${day} || ' ' || substr(${q}, 12) || '+00'
         WHEN ${q} GLOB '${HM}' THEN ${day} || ' ' || substr(${q}, 12) || ':00+00'
         WHEN ${q} GLOB '${YMD}' THEN ${q} || ' 00:00:00+00'
@@ -91,11 +98,9 @@ export function canonicalRowSql(columns: readonly ColumnPlan[], utf8: boolean): 
   return `concat_ws(',', ${columns.map((c) => canonicalFieldSql(c, utf8)).join(', ')})`;
 }
 
-/** `<code points>:<text>`: the length as SQLite and PostgreSQL count it (characters, not UTF-16 units). */
+/** `<UTF-8 bytes>:<text>`, as the SQL spells framed fields. */
 export function frame(text: string): string {
-  let length = text.length;
-  for (let i = 0; i < text.length; i++) if ((text.charCodeAt(i) & 0xfc00) === 0xdc00) length--;
-  return `${length}:${text}`;
+  return `${Buffer.byteLength(text, 'utf8')}:${text}`;
 }
 
 /** The canonical text of a value SQL cannot spell, for its target kind (unframed). */
@@ -154,6 +159,9 @@ export function registerCanonicalFunctions(db: Database.Database): void {
         return isFramed(kind as TargetKind) ? frame(`?${(err as Error).message}`) : `?${(err as Error).message}`;
       }
     },
+  );
+  db.function('dbops_utf8_bytes', { deterministic: true }, (text: unknown) =>
+    text === null ? null : Buffer.byteLength(String(text), 'utf8'),
   );
   db.aggregate<RowHashSum>('dbops_row_hash', {
     start: () => new RowHashSum(),

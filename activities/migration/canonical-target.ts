@@ -1,7 +1,7 @@
 /**
  * The target side of verification, computed where the data lives: PostgreSQL builds each row's canonical
  * text from the typed columns (the same framing as canonical-source.ts: fields joined by `,`, each
- * `<characters>:<text>`, NULL as `N`) under pinned output settings, hashes it (`hashtextextended`, see
+ * `<UTF-8 bytes>:<text>`, NULL as `N`) under pinned output settings, hashes it (`hashtextextended`, see
  * row-hash.ts) and sums the hashes itself, so no row travels back to Node. Also checks that every column has the type the plan chose.
  */
 import type pg from 'pg';
@@ -37,7 +37,7 @@ function canonicalColumnSql(column: ColumnPlan): string {
 /** The field of column `i` of `v` (the subquery that computed each column's canonical text once). */
 function fieldSql(column: ColumnPlan, i: number): string {
   return isFramed(column.kind)
-    ? `CASE WHEN v.c${i} IS NULL THEN 'N' ELSE concat(length(v.c${i}), ':', v.c${i}) END`
+    ? `CASE WHEN v.c${i} IS NULL THEN 'N' ELSE concat(octet_length(v.c${i}), ':', v.c${i}) END`
     : `coalesce(v.c${i}, 'N')`;
 }
 

@@ -51,6 +51,7 @@ export function copyFieldSql(column: ColumnPlan, utf8: boolean): string {
     case 'boolean':
       return `CASE WHEN ${q} IS NULL THEN ${NULL_FIELD} WHEN typeof(${q}) = 'text' THEN (CASE WHEN lower(trim(${q})) IN ('t', 'true') THEN 't' ELSE 'f' END) WHEN ${q} <> 0 THEN 't' ELSE 'f' END`;
     case 'text':
+      if (column.reals === false) return `ifnull(${escaped(q)}, ${NULL_FIELD})`;
       return `CASE typeof(${q}) WHEN 'null' THEN ${NULL_FIELD} WHEN 'real' THEN ${viaJs(column, q)} ELSE ${escaped(`CAST(${q} AS TEXT)`)} END`;
     case 'jsonb':
       return `ifnull(${escaped(q)}, ${NULL_FIELD})`;

@@ -27,6 +27,8 @@ export interface ColumnPlan {
   identity: boolean;
   /** timestamptz only: the IANA zone values without an offset are read in (absent: UTC). */
   timeZone?: string;
+  /** text and numeric: whether the column holds REAL values (those alone need JavaScript to be spelled exactly). */
+  reals?: boolean;
 }
 
 /** A key range [from, to], both inclusive, of the rowid or of `column`, or the whole table when absent. */

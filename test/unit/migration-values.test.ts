@@ -59,7 +59,7 @@ describe('RowHashSum', () => {
     expect(sum(['1:1,1:a'])).not.toBe(sum(['1:1,1:a', '1:1,1:a']));
     expect(frame('')).not.toBe('N');
     expect(`${frame('ab')},${frame('c')}`).not.toBe(`${frame('a')},${frame('bc')}`);
-    expect(frame('😀é')).toBe('2:😀é'); // code points, as SQLite's and PostgreSQL's length() count them
+    expect(frame('😀é')).toBe('6:😀é'); // UTF-8 bytes, as SQLite's and PostgreSQL's octet_length() count them
     expect(sum([])).toBe('h64:0:0000000000000000');
   });
 
