@@ -161,7 +161,8 @@ export function registerCanonicalFunctions(db: Database.Database): void {
     },
   );
   db.function('dbops_utf8_bytes', { deterministic: true }, (text: unknown) =>
-    text === null ? null : Buffer.byteLength(String(text), 'utf8'),
+    // A BigInt, so SQLite gets an INTEGER (a JS number would arrive as the REAL 18.0).
+    text === null ? null : BigInt(Buffer.byteLength(String(text), 'utf8')),
   );
   db.aggregate<RowHashSum>('dbops_row_hash', {
     start: () => new RowHashSum(),
