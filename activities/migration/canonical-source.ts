@@ -5,9 +5,9 @@
  * timestamp). Written apart from the COPY encoder (copy-sql.ts, values.ts) on purpose: a fault in the encoder
  * is then a difference here, not the same mistake twice.
  *
- * A row is its fields joined by `,`, NULL as `N`. Text and jsonb fields are framed `<UTF-8 bytes>:<text>`
- * (they may hold commas); the other kinds print no comma and nothing that reads as `N`, so they go as they
- * are: field boundaries and NULL versus '' cannot be confused. SQL spells what it can; the values it cannot
+ * A row is its fields joined by `,`, NULL as `N`. Text fields are framed `<UTF-8 bytes>:<text>` (they may
+ * hold commas); a JSON document ends where its grammar says, and the other kinds print no comma and nothing
+ * that reads as `N`, so they go as they are: field boundaries and NULL versus '' cannot be confused. SQL spells what it can; the values it cannot
  * (doubles in PostgreSQL's shortest form, jsonb's key order and number spelling, timestamps with offsets or
  * in a named zone, REALs in text and numeric columns) go through `dbops_canon`, which returns the field.
  */
@@ -40,9 +40,12 @@ function bare(expr: string): string {
   return `ifnull(${expr}, 'N')`;
 }
 
-/** Whether a kind's canonical texts are framed with their length (they may hold the field separator). */
+/**
+ * Whether a kind's canonical texts are framed with their length: text may hold the field separator; a JSON
+ * document's end follows from its grammar, and the other kinds print no comma.
+ */
 export function isFramed(kind: TargetKind): boolean {
-  return kind === 'text' || kind === 'jsonb';
+  return kind === 'text';
 }
 
 function viaJs(column: ColumnPlan, q: string): string {

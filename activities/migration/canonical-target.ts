@@ -34,22 +34,21 @@ function canonicalColumnSql(column: ColumnPlan): string {
   }
 }
 
-/** The field of column `i` of `v` (the subquery that computed each column's canonical text once). */
-function fieldSql(column: ColumnPlan, i: number): string {
+/**
+ * The field of one column. Only text is framed, and its canonical text is the column itself (referenced
+ * thrice at no cost); every other kind is computed once per row, so the query needs no subquery fence and
+ * PostgreSQL may scan in parallel.
+ */
+function fieldSql(column: ColumnPlan): string {
+  const text = canonicalColumnSql(column);
   return isFramed(column.kind)
-    ? `CASE WHEN v.c${i} IS NULL THEN 'N' ELSE concat(octet_length(v.c${i}), ':', v.c${i}) END`
-    : `coalesce(v.c${i}, 'N')`;
+    ? `CASE WHEN ${text} IS NULL THEN 'N' ELSE concat(octet_length(${text}), ':', ${text}) END`
+    : `coalesce(${text}, 'N')`;
 }
 
 /** A row's canonical text; concat_ws builds it in one allocation (a chain of || copies it per field). */
 function rowSql(columns: readonly ColumnPlan[]): string {
   return `concat_ws(',', ${columns.map(fieldSql).join(', ')})`;
-}
-
-/** `OFFSET 0` keeps the subquery apart, so each canonical text is computed once though it is used twice. */
-function canonicalRows(schema: string, table: TablePlan): string {
-  const columns = table.columns.map((c, i) => `${canonicalColumnSql(c)} AS c${i}`).join(', ');
-  return `(SELECT ${columns} FROM ${qualified(schema, table.name)} OFFSET 0) v`;
 }
 
 /** The sum of the rows' hashes (`text` is a row's canonical text), as a decimal text. */
@@ -96,7 +95,7 @@ export async function targetChecksum(
     pool,
     async (client) => {
       const { rows } = await client.query({
-        text: `SELECT count(*)::text, ${HASH_SUM(rowSql(table.columns))} FROM ${canonicalRows(schema, table)}`,
+        text: `SELECT count(*)::text, ${HASH_SUM(rowSql(table.columns))} FROM ${qualified(schema, table.name)}`,
         rowMode: 'array',
       } as never);
       const [count, sum] = rows[0] as unknown as [string, string];
@@ -118,7 +117,7 @@ export async function targetColumnChecksums(
     pool,
     async (client) => {
       const indexes = table.columns.map((_, i) => i);
-      const field = (i: number) => fieldSql(table.columns[i] as ColumnPlan, i);
+      const field = (i: number) => fieldSql(table.columns[i] as ColumnPlan);
       const text = (i: number) =>
         mode === 'each'
           ? field(i)
@@ -128,7 +127,7 @@ export async function targetColumnChecksums(
               .join(" || ',' || ") || "''";
       const sums = indexes.map((i) => HASH_SUM(text(i)));
       const { rows } = await client.query({
-        text: `SELECT count(*)::text, ${sums.join(', ')} FROM ${canonicalRows(schema, table)}`,
+        text: `SELECT count(*)::text, ${sums.join(', ')} FROM ${qualified(schema, table.name)}`,
         rowMode: 'array',
       } as never);
       const row = rows[0] as unknown as string[];
