@@ -156,6 +156,7 @@ interface RunStats {
 /** The dbops run: also its worker's peak RSS, the workflow's result and the database it migrated into. */
 interface DbopsRun extends RunStats {
   rssMb: number;
+  idleRssMb: number;
   result: MigrationResult;
   url: string;
 }
@@ -167,6 +168,8 @@ async function runDbops(source: string): Promise<DbopsRun> {
   const { client, close } = await connectClient(config);
   const worker = await startBenchWorker(client, config, { DBOPS_ARTIFACT_DIR: join(dir, 'artifacts') });
   const taskQueue = worker.taskQueue;
+  // The floor: a worker polling with nothing to do (the Temporal core, V8 and the node binary's own pages).
+  const idleRssMb = worker.rssMb();
   try {
     const rssByPhase: Record<string, number> = {};
     const { ms, cpu, value } = await measured(async () => {
@@ -195,7 +198,7 @@ async function runDbops(source: string): Promise<DbopsRun> {
       }
     }, worker.process.pid);
     process.stdout.write(
-      `dbops worker RSS by phase (MB, sampled): ${Object.entries(rssByPhase)
+      `dbops worker RSS idle ${idleRssMb.toFixed(0)} MB; by phase (MB, sampled): ${Object.entries(rssByPhase)
         .map(([phase, mb]) => `${phase} ${mb.toFixed(0)}`)
         .join(', ')}\n`,
     );
@@ -204,6 +207,7 @@ async function runDbops(source: string): Promise<DbopsRun> {
       ms,
       cpu: { worker: cpu.worker, postgres: cpu.postgres, temporal: cpu.temporal, bench: cpu.bench },
       rssMb,
+      idleRssMb,
       result: value,
       url,
     };
@@ -510,6 +514,7 @@ async function main(): Promise<void> {
     rawS: raw && round(raw.ms / 1000, 2),
     phaseMs: dbops.result.timingsMs,
     workerPeakRssMb: round(dbops.rssMb, 0),
+    workerIdleRssMb: round(dbops.idleRssMb, 0),
     cpuS: { dbops: runJson(dbops), pgloader: runJson(pgloader), raw: runJson(raw) },
     ratios: Object.fromEntries(
       list.filter((t) => t.key !== 'workerPeakRssMb').map((t) => [t.key, t.value === null ? null : round(t.value, 3)]),
