@@ -69,8 +69,8 @@ const TOPICS = ['agents', 'prompting', 'tools', 'memory', 'planning', 'evaluatio
 const LANGUAGES = ['python', 'typescript', 'go', 'rust'];
 const WORDS = 'the agent calls a tool then reads the result and plans its next step with care and memory'.split(' ');
 
-/** Small, fast, seedable PRNG (mulberry32): the data must not depend on Math.random. */
-function prng(seed: number): () => number {
+/** Small, fast, seedable PRNG (mulberry32): the data must not depend on Math.random (tests reuse it). */
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -7,6 +7,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgFloat8Text, pgJsonbText, pgNumericText, pgTimestamptzText } from '../../activities/migration/pg-text';
+import { prng } from '../../scripts/sample/helloagents';
 
 let client: pg.Client;
 
@@ -56,18 +57,6 @@ function mismatches<T>(inputs: readonly T[], ours: readonly (string | null)[], t
     }
   }
   return out.slice(0, 20);
-}
-
-/** Seeded PRNG (mulberry32): the same values on every run, so a failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const pick = <T>(rnd: () => number, list: readonly T[]): T => list[Math.floor(rnd() * list.length)]!;
