@@ -7,6 +7,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgFloat8Text, pgJsonbText, pgNumericText, pgTimestamptzText } from '../../activities/migration/pg-text';
+import { hashBytes } from '../../activities/migration/row-hash';
 import { prng } from '../../scripts/sample/helloagents';
 
 let client: pg.Client;
@@ -583,5 +584,26 @@ describe('pgTimestamptzText', () => {
 
   it('refuses BC instants rather than print them wrong', () => {
     expect(() => pgTimestamptzText(at(1, 1, 1) - 1n)).toThrow(RangeError);
+  });
+});
+
+describe('hashBytes (the row checksum)', () => {
+  it("hashes every length and random UTF-8 texts as PostgreSQL's hashtextextended(text, 0) does", async () => {
+    const rnd = prng(11);
+    const alphabet = ['a', 'Z', '0', ',', ':', 'é', '中', '😀', ' ', '\n'];
+    const texts = Array.from({ length: 1500 }, (_, i) => {
+      const length = i < 100 ? i : int(rnd, 0, 700);
+      return Array.from({ length }, () => pick(rnd, alphabet)).join('');
+    });
+    const { rows } = await client.query<{ h: string }>(
+      'SELECT hashtextextended(x COLLATE "C", 0)::text AS h FROM unnest($1::text[]) WITH ORDINALITY AS u(x, i) ORDER BY i',
+      [texts],
+    );
+    const ours = texts.map((text) => {
+      const bytes = Buffer.from(text, 'utf8');
+      const [high = 0, low = 0] = hashBytes(bytes, 0, bytes.length);
+      return BigInt.asIntN(64, (BigInt(high) << 32n) | BigInt(low)).toString();
+    });
+    expect(ours).toEqual(rows.map((r) => r.h));
   });
 });
