@@ -35,8 +35,11 @@ function viaJs(column: ColumnPlan, q: string): string {
   return `dbops_copy_field(${sqlText(column.kind)}, ${q}, ${column.timeZone ? sqlText(column.timeZone) : 'NULL'}, ${sqlText(column.name)})`;
 }
 
-/** The COPY field of one column, NULL as `\N`. `utf8`: the database's text encoding is UTF-8. */
-export function copyFieldSql(column: ColumnPlan, utf8: boolean): string {
+/**
+ * The COPY field of one column, NULL as `\N`. `utf8`: the database's text encoding is UTF-8. `plain`: no
+ * value to encode holds a character COPY escapes (the encoder checked the chunk), so texts go as they are.
+ */
+export function copyFieldSql(column: ColumnPlan, utf8: boolean, plain = false): string {
   const q = quoteIdent(column.name);
   switch (column.kind) {
     case 'bigint':
@@ -50,11 +53,13 @@ export function copyFieldSql(column: ColumnPlan, utf8: boolean): string {
       return `CASE typeof(${q}) WHEN 'null' THEN ${NULL_FIELD} WHEN 'real' THEN ${viaJs(column, q)} ELSE CAST(${q} AS TEXT) END`;
     case 'boolean':
       return `CASE WHEN ${q} IS NULL THEN ${NULL_FIELD} WHEN typeof(${q}) = 'text' THEN (CASE WHEN lower(trim(${q})) IN ('t', 'true') THEN 't' ELSE 'f' END) WHEN ${q} <> 0 THEN 't' ELSE 'f' END`;
-    case 'text':
-      if (column.reals === false) return `ifnull(${escaped(q)}, ${NULL_FIELD})`;
-      return `CASE typeof(${q}) WHEN 'null' THEN ${NULL_FIELD} WHEN 'real' THEN ${viaJs(column, q)} ELSE ${escaped(`CAST(${q} AS TEXT)`)} END`;
+    case 'text': {
+      const text = (expr: string) => (plain ? expr : escaped(expr));
+      if (column.reals === false) return `ifnull(${text(q)}, ${NULL_FIELD})`;
+      return `CASE typeof(${q}) WHEN 'null' THEN ${NULL_FIELD} WHEN 'real' THEN ${viaJs(column, q)} ELSE ${text(`CAST(${q} AS TEXT)`)} END`;
+    }
     case 'jsonb':
-      return `ifnull(${escaped(q)}, ${NULL_FIELD})`;
+      return `ifnull(${plain ? q : escaped(q)}, ${NULL_FIELD})`;
     case 'timestamptz':
       if (column.timeZone) return `CASE WHEN ${q} IS NULL THEN ${NULL_FIELD} ELSE ${viaJs(column, q)} END`;
       // Plain ISO forms go as they are, naive ones pinned to UTC; PostgreSQL parses them (verify checks the instant).
@@ -96,12 +101,27 @@ function faultyFieldSql(column: ColumnPlan, utf8: boolean): string {
   return `CASE WHEN ${q} IS NULL THEN ${NULL_FIELD} ELSE ${wrong[column.kind]} END`;
 }
 
-/** One row's COPY line, with its newline. */
-export function copyLineSql(table: TablePlan, utf8: boolean): string {
+/** One row's COPY line, with its newline; `plain` names the text columns that need no escaping. */
+export function copyLineSql(table: TablePlan, utf8: boolean, plain: ReadonlySet<string> = new Set()): string {
   const fault = process.env.DBOPS_FAULT_ENCODE;
-  const field = (c: ColumnPlan) => (c.kind === fault ? faultyFieldSql(c, utf8) : copyFieldSql(c, utf8));
+  const field = (c: ColumnPlan) =>
+    c.kind === fault ? faultyFieldSql(c, utf8) : copyFieldSql(c, utf8, plain.has(c.name));
   // concat builds the line in one allocation (a chain of || would copy it once per field).
   return `concat(${table.columns.map(field).join(', char(9), ')}, char(10))`;
+}
+
+/**
+ * The SQL that tells, per text and jsonb column, whether no value of `where` holds a character COPY escapes
+ * (one scan that only reads: cheaper than four replace() calls on every value when none is needed).
+ */
+export function plainColumnsSql(table: TablePlan, where: string): { sql: string; columns: string[] } {
+  const columns = table.columns.filter((c) => c.kind === 'text' || c.kind === 'jsonb').map((c) => c.name);
+  const specials = (q: string) =>
+    String.raw`instr(${q}, '') OR instr(${q}, char(9)) OR instr(${q}, char(10)) OR instr(${q}, char(13))`;
+  const tests = columns.map(
+    (name) => `NOT EXISTS (SELECT 1 FROM ${quoteIdent(table.name)} WHERE ${where} AND (${specials(quoteIdent(name))}))`,
+  );
+  return { sql: `SELECT ${tests.join(', ') || '1'}`, columns };
 }
 
 /** A value its column's kind cannot take (bad input: it fails the same way every time). */

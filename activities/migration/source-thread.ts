@@ -28,7 +28,7 @@ import { buildPlan, type PlanOptions } from './build-plan';
 import { discoverBackup, profileBackup, splitByWork, type ProfiledPart } from './export-source';
 import type { ChunkPlan, MigrationPlan, TablePlan } from '../../common/contracts/migration-plan';
 import { canonicalFieldSql, canonicalRowSql, registerCanonicalFunctions } from './canonical-source';
-import { copyLineSql, registerCopyFunctions, ValueProblem } from './copy-sql';
+import { copyLineSql, plainColumnsSql, registerCopyFunctions, ValueProblem } from './copy-sql';
 import { RowHashSum } from './row-hash';
 
 /** What the activity asks the thread to do. */
@@ -121,6 +121,19 @@ function isUtf8(db: Database.Database): boolean {
   return db.pragma('encoding', { simple: true }) === 'UTF-8';
 }
 
+/** The text and jsonb columns whose values in the chunk hold nothing COPY must escape. */
+function plainColumns(db: Database.Database, table: TablePlan, chunk: ChunkPlan): Set<string> {
+  const range = chunk.from !== undefined && chunk.to !== undefined;
+  const { sql, columns } = plainColumnsSql(table, range ? `${rangeColumn(chunk)} BETWEEN ? AND ?` : '1');
+  if (columns.length === 0) return new Set();
+  const params = range ? columns.flatMap(() => [BigInt(chunk.from ?? 0), BigInt(chunk.to ?? 0)]) : [];
+  const plain = db
+    .prepare(sql)
+    .raw(true)
+    .get(...params) as number[];
+  return new Set(columns.filter((_, i) => plain[i] === 1));
+}
+
 /** The column a chunk's key range is on: the rowid, or the leading integer key of a WITHOUT ROWID table. */
 function rangeColumn(chunk: ChunkPlan): string {
   return chunk.column === undefined ? 'rowid' : quoteIdent(chunk.column);
@@ -141,7 +154,8 @@ async function encode(db: Database.Database, table: TablePlan, chunk: ChunkPlan)
   registerCanonicalFunctions(db);
   const acks = acknowledgements(AHEAD);
   const utf8 = isUtf8(db);
-  const inner = `SELECT ${copyLineSql(table, utf8)} AS line, ${canonicalRowSql(table.columns, utf8)} AS canon FROM ${quoteIdent(table.name)}`;
+  const plain = plainColumns(db, table, chunk);
+  const inner = `SELECT ${copyLineSql(table, utf8, plain)} AS line, ${canonicalRowSql(table.columns, utf8)} AS canon FROM ${quoteIdent(table.name)}`;
   const checksum = new RowHashSum();
   let rows = 0;
   const send = async (bytes: Uint8Array): Promise<void> => {
