@@ -889,7 +889,7 @@ function chunkKey(table: SourceTable): ChunkKey | null {
 }
 
 /** Concatenated text a chunk may hold: at most LONG_TEXT bytes per row and text column, this in all. */
-const CHUNK_BYTES = 32 << 20;
+const CHUNK_BYTES = 4 << 20;
 
 /** One value of the chunk key holds more rows than a chunk may: the table's texts take the exact path. */
 class ChunkTooLarge extends Error {}

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:migrate -- --users N [--skip-pgloader] [--skip-raw]`: migrates a generated HelloAgents
+ * `npm run bench:migrate -- --users N [--skip-pgloader] [--skip-raw] [--concurrency N]`: migrates a generated HelloAgents
  * database (~37·N rows) with dbops and, in the same run on the same data, with two baselines — pgloader
  * (Debian package; the expression index is dropped from its copy, it crashes on those) and the raw bound
  * (parallel COPY of pre-made text into bare tables, then the same keys, indexes and constraints, all taken
@@ -41,6 +41,9 @@ const usersArg = argv.includes('--users') ? Number(argv[argv.indexOf('--users') 
 const users = Number.isInteger(usersArg) && usersArg > 0 ? usersArg : 5000;
 const skipPgloader = argv.includes('--skip-pgloader');
 const skipRaw = argv.includes('--skip-raw');
+/** `--concurrency N`: the workflow's import lanes (default: the workflow's own choice for this host). */
+const concurrencyArg = argv.includes('--concurrency') ? Number(argv[argv.indexOf('--concurrency') + 1]) : NaN;
+const concurrency = Number.isInteger(concurrencyArg) && concurrencyArg > 0 ? concurrencyArg : undefined;
 const dir = join(PATHS.state, 'bench');
 
 /** /proc's clock ticks per second (USER_HZ: 100 on Linux, unless getconf says otherwise). */
@@ -176,7 +179,7 @@ async function runDbops(source: string): Promise<DbopsRun> {
       const handle = await client.workflow.start(MIGRATION_WORKFLOW, {
         workflowId: `bench-migrate-${users}-${Date.now()}`,
         taskQueue,
-        args: [{ source, target: url, schema: 'public', rollbackWindowMinutes: 0 }],
+        args: [{ source, target: url, schema: 'public', rollbackWindowMinutes: 0, concurrency }],
       });
       // Resident memory sampled with the phase it was seen in, to tell which step needs the memory.
       const inFlight = new Set<Promise<unknown>>();
