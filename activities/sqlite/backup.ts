@@ -1,10 +1,11 @@
 /**
  * Backup of a SQLite file with both files' SHA-256, in one read of the source where the file alone is the
- * database, then `PRAGMA quick_check` on the copy. Never writes the source.
+ * database, with `PRAGMA quick_check` alongside. Never writes the source.
  *
  * - Rollback-journal modes (delete, truncate, persist, memory, off): a read transaction holds SQLite's SHARED
  *   lock for the whole copy, so no writer can commit and the file's bytes cannot change; the file is streamed
- *   once into the copy, every chunk hashed on the way. The copy is byte-identical: one SHA-256 is both.
+ *   once into the copy, every chunk hashed on the way, while a thread runs `quick_check` on the source. The
+ *   copy is byte-identical: one SHA-256 is both, and the source's health is the copy's.
  * - WAL mode: the file alone is not the database (committed pages may live in the -wal file, and checkpoints
  *   rewrite the main file while readers read), so the online backup API copies the read transaction's
  *   snapshot; the copy is then read back for its SHA-256 and the source's main file read for its own: three
@@ -74,11 +75,15 @@ export async function backupSqlite(sourcePath: string, backupPath: string): Prom
     db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get();
     const wal = String(db.pragma('journal_mode', { simple: true })).toLowerCase() === 'wal';
     let copy: Pick<SqliteBackup, 'sourceSha256' | 'backupSha256' | 'sizeBytes'>;
+    let integrity: string;
     if (!wal && !journalInUse(sourcePath)) {
       source = await open(sourcePath, 'r');
-      const streamed = await copyHashed(source, temp);
+      // Under our SHARED lock the file cannot change, so the source is checked on a thread while it is
+      // streamed: the copy holds the same bytes, and the two reads overlap instead of following each other.
+      const [streamed, checked] = await Promise.all([copyHashed(source, temp), quickCheck(sourcePath)]);
       await release();
       copy = { sourceSha256: streamed.sha256, backupSha256: streamed.sha256, sizeBytes: streamed.bytes };
+      integrity = checked;
     } else {
       // Inside the read transaction the backup copies one snapshot and never restarts on a concurrent write.
       await db.backup(temp);
@@ -88,10 +93,9 @@ export async function backupSqlite(sourcePath: string, backupPath: string): Prom
         backupSha256: await sha256File(temp),
         sizeBytes: statSync(sourcePath).size,
       };
+      // The copy is a consistent snapshot of the source: its health is the source's.
+      integrity = await quickCheck(temp); // on a thread: minutes on a multi-GB file
     }
-    // The copy is the source's bytes (or a consistent snapshot of them): its health is the source's, and
-    // its pages are still in the page cache.
-    const integrity = await quickCheck(temp); // on a thread: minutes on a multi-GB file
     if (integrity !== 'ok')
       throw new DbopsError(
         ErrorCode.BadInput,

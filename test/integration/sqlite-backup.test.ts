@@ -14,6 +14,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DbopsError, ErrorCode } from '../../common/errors';
 import { sha256File } from '../../activities/files/sha256';
 import { backupSqlite } from '../../activities/sqlite/backup';
+import { quickCheck } from '../../activities/sqlite/file-thread';
 
 const ROWS = 20_000;
 
@@ -116,6 +117,32 @@ describe('SQLite backup', () => {
     }
   });
 
+  it('a quick_check thread that opens and closes the source keeps the lock another connection holds', async () => {
+    // The backup checks the source on a thread while its own read transaction streams the file: closing the
+    // thread's connection must not drop the process's POSIX lock (SQLite keeps such descriptors open).
+    createDb(source);
+    const reader = new Database(source, { readonly: true });
+    try {
+      reader.exec('BEGIN');
+      reader.prepare('SELECT count(*) FROM t').get();
+      expect(await quickCheck(source)).toBe('ok');
+      const other = spawnSync(
+        process.execPath,
+        [
+          '-e',
+          `const D = require('better-sqlite3');
+           const db = new D(process.argv[1]); db.pragma('busy_timeout = 0');
+           try { db.exec("INSERT INTO t (v) VALUES ('x')"); console.log('written'); } catch (err) { console.log(err.code); }`,
+          source,
+        ],
+        { encoding: 'utf8', cwd: process.cwd() },
+      );
+      expect(other.stdout.trim()).toBe('SQLITE_BUSY');
+    } finally {
+      reader.close();
+    }
+  });
+
   it('copies a WAL database whose rows are only in the -wal file', async () => {
     const writer = new Database(source);
     try {
@@ -150,7 +177,7 @@ describe('SQLite backup', () => {
     expect(readdirSync(join(dir, 'backup'))).toEqual([]);
   });
 
-  it('refuses a corrupt database (quick_check on the copy), naming the source, and leaves no backup behind', async () => {
+  it('refuses a corrupt database (quick_check), naming the source, and leaves no backup behind', async () => {
     createDb(source);
     // Overwrite a page in the middle of the file (a leaf of the table) with 0xff: not a b-tree page type.
     const bytes = readFileSync(source);
