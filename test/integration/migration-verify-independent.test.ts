@@ -79,6 +79,35 @@ describe('verification catches an encoder broken for each target type', () => {
     await db.query('DROP SCHEMA kinds CASCADE');
   });
 
+  it('texts that need COPY escapes in some key ranges and not in others arrive exactly', async () => {
+    // The encoder escapes a text column only in the sub-ranges whose bytes hold a backslash, tab, newline or
+    // carriage return: ranges of each kind, in chunks of several sub-ranges, must all arrive as they were.
+    const mixed = db.sqliteFixture(
+      'escapes.db',
+      `CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT, doc JSON);
+       WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+       INSERT INTO notes SELECT i,
+         CASE WHEN i % 4999 = 0 THEN 'tab' || char(9) || 'nl' || char(10) || 'cr' || char(13) || 'bs\\' || i
+              ELSE 'plain ' || i END,
+         CASE WHEN i % 7001 = 0 THEN '{"k": "line\\nbreak"}' ELSE '{"k": ' || i || '}' END
+       FROM n;`,
+    );
+    const result = await t.withWorker(
+      () =>
+        runMigration(t, { source: mixed, target: db.url, schema: 'notes', rollbackWindowMinutes: 0, chunkRows: 3000 }),
+      { DBOPS_ARTIFACT_DIR: join(db.dir, 'artifacts') },
+    );
+    expect(result.tables[0]).toMatchObject({ name: 'notes', match: true, rowsSource: 20000, rowsTarget: 20000 });
+    expect(
+      await db.query("SELECT id, body, doc->>'k' AS k FROM notes.notes WHERE id IN (4998, 4999, 7001) ORDER BY id"),
+    ).toEqual([
+      { id: '4998', body: 'plain 4998', k: '4998' },
+      { id: '4999', body: 'tab\tnl\ncr\rbs\\4999', k: '4999' },
+      { id: '7001', body: 'plain 7001', k: 'line\nbreak' },
+    ]);
+    await db.query('DROP SCHEMA notes CASCADE');
+  });
+
   it.each(CASES)(
     'a %s encoder fault fails the run with DBOPS_VERIFY_MISMATCH naming kinds.%s',
     async (kind, column) => {
