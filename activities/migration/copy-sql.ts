@@ -80,7 +80,7 @@ export function copyFieldSql(column: ColumnPlan, utf8: boolean, plain = false): 
 
 /**
  * Fault injection for the verification tests: with `DBOPS_FAULT_ENCODE=<kind>` in the worker's environment
- * the encoder spells every non-NULL value of that kind subtly wrong, the way an encoder bug would (a lost
+ * (read when an import starts, and carried with the job to its thread) the encoder spells every non-NULL value of that kind subtly wrong, the way an encoder bug would (a lost
  * digit, an off-by-one, a shifted instant, an extra byte), and verification must fail naming the column.
  * Never set it in production.
  */
@@ -101,9 +101,16 @@ function faultyFieldSql(column: ColumnPlan, utf8: boolean): string {
   return `CASE WHEN ${q} IS NULL THEN ${NULL_FIELD} ELSE ${wrong[column.kind]} END`;
 }
 
-/** One row's COPY line, with its newline; `plain` names the text columns that need no escaping. */
-export function copyLineSql(table: TablePlan, utf8: boolean, plain: ReadonlySet<string> = new Set()): string {
-  const fault = process.env.DBOPS_FAULT_ENCODE;
+/**
+ * One row's COPY line, with its newline; `plain` names the text columns that need no escaping, `fault` the
+ * kind to spell wrong on purpose (see faultyFieldSql).
+ */
+export function copyLineSql(
+  table: TablePlan,
+  utf8: boolean,
+  plain: ReadonlySet<string> = new Set(),
+  fault?: string,
+): string {
   const field = (c: ColumnPlan) =>
     c.kind === fault ? faultyFieldSql(c, utf8) : copyFieldSql(c, utf8, plain.has(c.name));
   // concat builds the line in one allocation (a chain of || would copy it once per field).

@@ -99,7 +99,8 @@ async function pumpFromThread(
   const queue: { message: SourceMessage; ack: () => void }[] = [];
   let wake: (() => void) | undefined;
   let exit: unknown;
-  const thread = startSourceThread({ op: 'encode', backupPath, table, chunk }, (message, ack) => {
+  const fault = process.env.DBOPS_FAULT_ENCODE; // tests only: see faultyFieldSql
+  const thread = startSourceThread({ op: 'encode', backupPath, table, chunk, fault }, (message, ack) => {
     queue.push({ message, ack });
     wake?.();
   });

@@ -11,14 +11,16 @@
  * texts SQLite builds apart from the encoder (canonical-source.ts), so the source is read once for both.
  * `columns`: one checksum per column of a whole table, to name the columns that differ after a mismatch.
  */
-import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { quoteIdent } from '../sqlite/identifiers';
 import {
+  ACK,
   acknowledgements,
   runThreadJob,
   startThread,
   threadErrorMessage,
+  THREAD_LIMITS,
   threadScript,
   type ThreadEndMessage,
   type ThreadErrorMessage,
@@ -33,7 +35,7 @@ import { RowHashSum } from './row-hash';
 
 /** What the activity asks the thread to do. */
 export type SourceJob =
-  | { op: 'encode'; backupPath: string; table: TablePlan; chunk: ChunkPlan }
+  | { op: 'encode'; backupPath: string; table: TablePlan; chunk: ChunkPlan; fault?: string }
   | { op: 'discover'; backupPath: string }
   | { op: 'profile'; backupPath: string; schema: SourceSchema; tables: string[] }
   | { op: 'columns'; backupPath: string; table: TablePlan; mode: ColumnCheck };
@@ -51,13 +53,58 @@ const AHEAD = 4;
 
 const SCRIPT = threadScript(__dirname, 'activities/migration/source-thread');
 
-/** Starts a job on a new thread; `onMessage` gets every message; resolves when the thread has exited. */
+/**
+ * Encoding threads kept between chunks: a new thread costs ~70 ms of CPU (an isolate, better-sqlite3, these
+ * modules) and a run has dozens of chunks. A thread returns here only after its job ended cleanly; a job
+ * stopped midway (cancelled, failed to write) terminates its thread. Idle threads do not hold the process.
+ */
+const idleThreads: Worker[] = [];
+const KEEP_IDLE = 4;
+
+/**
+ * Starts a job on a thread; `onMessage` gets every message. `done` resolves once the job has ended (its last
+ * message delivered) or its thread has exited; `stop()` must follow, whatever happened.
+ */
 export function startSourceThread(
   job: SourceJob,
   onMessage: (message: SourceMessage, ack: () => void) => void,
 ): { done: Promise<void>; stop: () => Promise<void> } {
-  return startThread(SCRIPT, job, onMessage);
+  if (job.op !== 'encode') return startThread(SCRIPT, job, onMessage);
+  const thread = idleThreads.pop() ?? new Worker(SCRIPT, { workerData: { op: 'pool' }, resourceLimits: THREAD_LIMITS });
+  thread.ref();
+  let ended = false;
+  let settle: { resolve: () => void; reject: (err: unknown) => void } | undefined;
+  const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+  const ack = () => thread.postMessage(ACK);
+  const onThreadMessage = (message: SourceMessage): void => {
+    onMessage(message, ack);
+    if (message.type === 'end' || message.type === 'error') {
+      ended = true;
+      settle?.resolve();
+    }
+  };
+  const onError = (err: unknown): void => settle?.reject(err);
+  const onExit = (): void => settle?.resolve();
+  thread.on('message', onThreadMessage);
+  thread.on('error', onError);
+  thread.on('exit', onExit);
+  thread.postMessage({ type: 'job', job } satisfies PoolMessage);
+  return {
+    done,
+    stop: async () => {
+      thread.off('message', onThreadMessage);
+      thread.off('error', onError);
+      thread.off('exit', onExit);
+      if (ended && idleThreads.length < KEEP_IDLE) {
+        thread.unref();
+        idleThreads.push(thread);
+      } else await thread.terminate();
+    },
+  };
 }
+
+/** A job for a pooled thread. */
+type PoolMessage = { type: 'job'; job: Extract<SourceJob, { op: 'encode' }> };
 
 /**
  * Discovery, profiling and the plan on threads: minutes of synchronous SQLite work that would otherwise
@@ -136,19 +183,33 @@ function transferable(bytes: Buffer): Uint8Array {
  * so each comes back as one ~256 KiB byte string (group_concat in SQLite: no row becomes a JS value); a
  * WITHOUT ROWID table (one chunk) row by row.
  */
-async function encode(db: Database.Database, table: TablePlan, chunk: ChunkPlan): Promise<void> {
+async function encode(db: Database.Database, table: TablePlan, chunk: ChunkPlan, fault?: string): Promise<void> {
   registerCopyFunctions(db);
   registerCanonicalFunctions(db);
   const acks = acknowledgements(AHEAD);
+  try {
+    await encodeWith(db, table, chunk, acks.take, fault);
+  } finally {
+    acks.dispose();
+  }
+}
+
+async function encodeWith(
+  db: Database.Database,
+  table: TablePlan,
+  chunk: ChunkPlan,
+  take: () => Promise<void>,
+  fault?: string,
+): Promise<void> {
   const utf8 = isUtf8(db);
   const from_ = quoteIdent(table.name);
   const canonical = canonicalRowSql(table.columns, utf8);
   const inner = (plain?: ReadonlySet<string>) =>
-    `SELECT ${copyLineSql(table, utf8, plain)} AS line, ${canonical} AS canon FROM ${from_}`;
+    `SELECT ${copyLineSql(table, utf8, plain, fault)} AS line, ${canonical} AS canon FROM ${from_}`;
   const checksum = new RowHashSum();
   let rows = 0;
   const send = async (bytes: Uint8Array): Promise<void> => {
-    await acks.take();
+    await take();
     parentPort?.postMessage({ type: 'data', bytes, rows } satisfies SourceMessage, [bytes.buffer as ArrayBuffer]);
   };
   if (utf8 && chunk.from !== undefined && chunk.to !== undefined) {
@@ -273,9 +334,16 @@ async function main(job: SourceJob): Promise<void> {
     }
     return;
   }
-  const db = new Database(job.backupPath, { readonly: true, fileMustExist: true });
+  await runEncode(job);
+  parentPort?.removeAllListeners('message'); // lets the thread exit
+}
+
+/** One encode job: its messages end with `end` or `error`, whatever happens. */
+async function runEncode(job: Extract<SourceJob, { op: 'encode' }>): Promise<void> {
+  let db: Database.Database | undefined;
   try {
-    await encode(db, job.table, job.chunk);
+    db = new Database(job.backupPath, { readonly: true, fileMustExist: true });
+    await encode(db, job.table, job.chunk, job.fault);
   } catch (err) {
     // A value the kind cannot take is bad input (it will fail again); anything else may be passing.
     const rowProblem = err instanceof ValueProblem;
@@ -287,9 +355,20 @@ async function main(job: SourceJob): Promise<void> {
       rowProblem,
     } satisfies SourceMessage);
   } finally {
-    db.close();
-    parentPort?.removeAllListeners('message'); // lets the thread exit
+    db?.close();
   }
 }
 
-if (!isMainThread && parentPort) void main(workerData as SourceJob);
+/** A pooled thread: runs the encode jobs it is sent, one at a time, until it is terminated. */
+function servePool(): void {
+  parentPort?.on('message', (message: unknown) => {
+    if (typeof message === 'object' && message !== null && (message as PoolMessage).type === 'job')
+      void runEncode((message as PoolMessage).job);
+  });
+}
+
+if (!isMainThread && parentPort) {
+  const data = workerData as SourceJob | { op: 'pool' };
+  if (data.op === 'pool') servePool();
+  else void main(data);
+}

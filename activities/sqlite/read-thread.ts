@@ -40,16 +40,21 @@ export function threadScript(callerDir: string, fromRoot: string): string {
   return join(callerDir, ...Array<string>(depth).fill('..'), 'dist', `${fromRoot}.js`);
 }
 
+/** What the parent sends a thread to acknowledge one message (flow control). */
+export const ACK = 'ack';
+
+/** Limits of a reading thread: a small young generation (V8 would otherwise grow it to 3×16 MB per thread). */
+export const THREAD_LIMITS = { maxYoungGenerationSizeMb: 6 };
+
 /** Starts `script` on a new thread with `job`; `onMessage` gets every message; `done` resolves at exit. */
 export function startThread<Job, Message>(
   script: string,
   job: Job,
   onMessage: (message: Message, ack: () => void) => void,
 ): { done: Promise<void>; stop: () => Promise<void> } {
-  // A small young generation: the thread allocates fast and V8 would otherwise grow it to 3×16 MB per thread.
-  const thread = new Worker(script, { workerData: job, resourceLimits: { maxYoungGenerationSizeMb: 6 } });
+  const thread = new Worker(script, { workerData: job, resourceLimits: THREAD_LIMITS });
   const done = new Promise<void>((resolve, reject) => {
-    thread.on('message', (message: Message) => onMessage(message, () => thread.postMessage('ack')));
+    thread.on('message', (message: Message) => onMessage(message, () => thread.postMessage(ACK)));
     thread.on('error', reject);
     thread.on('exit', () => resolve());
   });
@@ -114,17 +119,20 @@ export function threadErrorMessage(err: unknown, rowProblem = false): ThreadErro
  * fast reader never runs far ahead of a slow consumer and memory stays bounded. The thread exits only once
  * its script removes the `message` listeners of `parentPort`.
  */
-export function acknowledgements(ahead: number): { take: () => Promise<void> } {
+export function acknowledgements(ahead: number): { take: () => Promise<void>; dispose: () => void } {
   let credits = ahead;
   let wake: (() => void) | undefined;
-  parentPort?.on('message', () => {
+  const listener = (message: unknown): void => {
+    if (message !== ACK) return; // a pooled thread's next job is not a credit
     credits += 1;
     wake?.();
-  });
+  };
+  parentPort?.on('message', listener);
   return {
     take: async () => {
       while (credits === 0) await new Promise<void>((resolve) => (wake = resolve));
       credits -= 1;
     },
+    dispose: () => void parentPort?.off('message', listener),
   };
 }

@@ -181,7 +181,8 @@ async function runDbops(source: string): Promise<DbopsRun> {
         taskQueue,
         args: [{ source, target: url, schema: 'public', rollbackWindowMinutes: 0, concurrency }],
       });
-      // Resident memory sampled with the phase it was seen in, to tell which step needs the memory.
+      // Resident memory sampled with the phase it was seen in, to tell which step needs the memory; once a
+      // second, since each sample is a query the worker and the server answer (the peak is VmHWM anyway).
       const inFlight = new Set<Promise<unknown>>();
       const sampler = setInterval(() => {
         if (inFlight.size > 0) return;
@@ -192,7 +193,7 @@ async function runDbops(source: string): Promise<DbopsRun> {
           .catch(() => undefined)
           .finally(() => inFlight.delete(sample));
         inFlight.add(sample);
-      }, 250);
+      }, 1000);
       try {
         return (await handle.result()) as MigrationResult;
       } finally {
