@@ -70,7 +70,7 @@ export function startSourceThread(
   onMessage: (message: SourceMessage, ack: () => void) => void,
 ): { done: Promise<void>; stop: () => Promise<void> } {
   if (job.op !== 'encode') return startThread(SCRIPT, job, onMessage);
-  const thread = idleThreads.pop() ?? new Worker(SCRIPT, { workerData: { op: 'pool' }, resourceLimits: THREAD_LIMITS });
+  const thread = idleThreads.pop() ?? pooledThread();
   thread.ref();
   let ended = false;
   let settle: { resolve: () => void; reject: (err: unknown) => void } | undefined;
@@ -101,6 +101,17 @@ export function startSourceThread(
       } else await thread.terminate();
     },
   };
+}
+
+/** A new pooled thread; one that dies while idle leaves the pool (a job sent to it would never end). */
+function pooledThread(): Worker {
+  const thread = new Worker(SCRIPT, { workerData: { op: 'pool' }, resourceLimits: THREAD_LIMITS });
+  thread.once('exit', () => {
+    const at = idleThreads.indexOf(thread);
+    if (at >= 0) idleThreads.splice(at, 1);
+  });
+  thread.on('error', () => undefined); // a job's own listener reports it; an idle thread's death is its exit
+  return thread;
 }
 
 /** A job for a pooled thread. */
