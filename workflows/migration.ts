@@ -47,6 +47,17 @@ const guarded = proxyActivities<Activities>(GUARDED_STEP);
 const long = proxyActivities<Activities>(LONG_STEP);
 const undo = proxyActivities<Activities>(COMPENSATION_STEP);
 
+/** What the operator can do in each phase, shown in the Web UI's current details. */
+function operatorActions(phase: string): string | undefined {
+  if (phase === 'awaiting_approval')
+    return '**Waiting for you:** signal `approve` to cut over, or `rollback` (with a `reason`) to undo everything.';
+  if (phase === 'awaiting_finalize')
+    return '**Cut over.** Signal `finalize` to drop the previous schema now, or `rollback` to put it back (the migrated schema is kept aside).';
+  if (['backup', 'export', 'create_schema', 'import', 'index', 'verify'].includes(phase))
+    return 'Signal `rollback` (with a `reason`) to stop: the target is left as it was.';
+  return undefined;
+}
+
 /** Migrates a SQLite database into a PostgreSQL schema through a staging schema and a rename cutover. */
 export async function migrateSqliteToPostgres(input: MigrationInput): Promise<MigrationResult> {
   guardInput(input);
@@ -59,10 +70,12 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
   const { workflowId, runId } = workflowInfo();
   // The tail of the run id is random (UUIDv7 starts with the time, shared by runs started together).
   const names: SchemaNames = schemaNames(schema, runId.replace(/-/g, '').slice(-8));
-  const state = new JobState('migration', [input.source, input.target], {
-    phase: 'backup',
-    message: 'backing up the source',
-  });
+  const state = new JobState(
+    'migration',
+    [input.source, input.target],
+    { phase: 'backup', message: 'backing up the source' },
+    operatorActions,
+  );
   const steps = new StepRunner(state);
   const compensations = new Compensations();
   const facts = newFacts(workflowId, schema, window, input, steps.timings);

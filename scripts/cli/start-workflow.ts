@@ -21,6 +21,8 @@ export interface StartSpec<Input, Result> {
   /** Prefix of generated workflow ids, e.g. `check` → `check-20261122-031500-ab12`. */
   idPrefix: string;
   input: Input;
+  /** One line the Web UI shows for the run (e.g. `migrate app.db → app_pg (public)`). */
+  summary: string;
   /** Whether a returned result counts as success (exit 0). Default: `status` is not failed/rolled_back. */
   succeeded?: (result: Result) => boolean;
   /** Human rendering of the result (without `--json`). */
@@ -48,6 +50,9 @@ export async function startWorkflow<Input, Result>(
     workflowId,
     taskQueue: config.temporal.taskQueue,
     args: [spec.input],
+    // Shown by the Web UI beside the run; the input carries no secret (refused before starting).
+    staticSummary: spec.summary.slice(0, 200),
+    staticDetails: `Started with the dbops CLI.\n\n\`\`\`json\n${JSON.stringify(spec.input, null, 2)}\n\`\`\``,
   });
   const url = workflowUrl(config, workflowId);
   if (!flags.wait) {

@@ -18,7 +18,10 @@ export function desiredNightly(config: DbopsConfig) {
   const nightly = config.schedules.nightlyBackup;
   const [hour, minute] = nightly.at.split(':').map(Number) as [number, number];
   const input: NightlyBackupInput = nightly.targets ? { targets: [...nightly.targets] } : {};
+  // What the Web UI shows for each scheduled run.
+  const summary = `nightly backup: ${nightly.targets ? `${nightly.targets.length} target(s)` : 'every configured database'} at ${nightly.at} ${nightly.timeZone}`;
   const shape = {
+    summary,
     hour,
     minute,
     timeZone: nightly.timeZone,
@@ -50,6 +53,7 @@ export async function applyNightlySchedule(client: Client, config: DbopsConfig):
       workflowId: 'nightly-backup',
       taskQueue: want.taskQueue,
       args: [want.input],
+      staticSummary: want.summary,
       memo: { [VERSION_MEMO]: want.version },
     },
     policies: {

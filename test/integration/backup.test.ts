@@ -265,6 +265,10 @@ describe('nightly backup on every engine', () => {
     expect(described.spec.calendars?.[0]).toMatchObject({ hour: [{ start: 2, end: 2, step: 1 }] });
     expect(described.policies.overlap).toBe('SKIP');
     expect(described.action.args).toEqual([{ targets: [sqlitePath] }]);
+    // What the Web UI shows for each scheduled run.
+    expect(described.action.staticSummary).toBe(
+      `nightly backup: 1 target(s) at 02:30 ${base.schedules.nightlyBackup.timeZone}`,
+    );
 
     // The triggered run announces itself when its first activity reaches this test's worker.
     let announce: (workflowId: string) => void = () => undefined;

@@ -38,6 +38,21 @@ describe('dbops CLI', () => {
     });
   });
 
+  it('a CLI start carries a summary and its input for the Web UI; the run keeps its current details', async () => {
+    const id = t.workflowId('cli-summary');
+    const details = await t.withWorker(async () => {
+      const run = await runDbops(['check', 'local_pg', '--id', id, '--wait', '--json'], env);
+      expect(run.code).toBe(0);
+      // What the Web UI shows: the static summary and details, and the metadata query's current details.
+      const handle = t.client.workflow.getHandle(id);
+      const described = await handle.describe();
+      expect(await described.staticSummary()).toBe('check local_pg');
+      expect(await described.staticDetails()).toContain('"targets": [\n    "local_pg"\n  ]');
+      return (await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails;
+    });
+    expect(details).toContain('**Phase:** completed');
+  });
+
   it('an unknown connection: exit 1 and {"status":"failed","error":{type,message}} naming it', async () => {
     const id = t.workflowId('cli-unknown');
     const run = await t.withWorker(() => runDbops(['check', 'nosuch_db', '--id', id, '--wait', '--json'], env));

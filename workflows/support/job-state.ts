@@ -4,7 +4,7 @@
  * when no worker is up to answer queries.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { defineQuery, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { defineQuery, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { ErrorCode } from '../../common/errors';
 import { PROGRESS_QUERY, type Progress } from '../../common/progress';
 import { kindKey, phaseKey, targetsKey } from '../../common/search-attributes';
@@ -28,12 +28,24 @@ export function guardInput(input: unknown): void {
   }
 }
 
-/** Progress of one workflow run: answered by the `progress` query, mirrored in search attributes. */
+/** What an operator can do in a phase (the signals that apply, and what they do), as Markdown. */
+export type OperatorActions = (phase: string) => string | undefined;
+
+/**
+ * Progress of one workflow run: answered by the `progress` query, mirrored in search attributes, and shown
+ * as the run's current details in the Web UI (phase, sentence, counters, what the operator can do now).
+ */
 export class JobState {
   private current: Progress;
 
-  constructor(kind: string, targets: string[], initial: Progress) {
+  constructor(
+    kind: string,
+    targets: string[],
+    initial: Progress,
+    private readonly actions: OperatorActions = () => undefined,
+  ) {
     this.current = initial;
+    this.showDetails();
     setHandler(progressQuery, () => this.current, {
       description: 'Current phase, a sentence for the operator and per-step counters',
     });
@@ -54,5 +66,22 @@ export class JobState {
     const phaseChanged = next.phase !== this.current.phase;
     this.current = next;
     if (phaseChanged) upsertSearchAttributes([{ key: phaseKey, value: next.phase }]);
+    this.showDetails();
   }
+
+  /** The Web UI's "current details" (workflow metadata, not a command: replay is unaffected). */
+  private showDetails(): void {
+    const { phase, message, done, total } = this.current;
+    const lines = [`**Phase:** ${phase}`, '', message];
+    if (done !== undefined && total !== undefined && total > 0)
+      lines.push('', `**Progress:** ${grouped(done)} of ${grouped(total)} (${Math.floor((100 * done) / total)} %)`);
+    const actions = this.actions(phase);
+    if (actions) lines.push('', actions);
+    setCurrentDetails(lines.join('\n'));
+  }
+}
+
+/** 1234567 → 1,234,567 (no Intl in workflow code). */
+function grouped(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }

@@ -80,6 +80,7 @@ export function registerAssess(program: Command, ctx: CliContext, run: CommandRu
       return startWorkflow<AssessInput, AssessResult>(ctx, flags, {
         workflowType: ASSESS_WORKFLOW,
         idPrefix: 'assess',
+        summary: `assess ${input.targets?.length ? input.targets.join(', ') : 'every configured database'}`,
         input,
         render: (r) => [
           `overall ${r.overall.score}/100 (${r.overall.band}), coverage ${Math.round(r.overall.coverage * 100)} %`,

@@ -59,6 +59,7 @@ export function registerBackup(program: Command, ctx: CliContext, run: CommandRu
       return startWorkflow<NightlyBackupInput, NightlyBackupResult>(ctx, flags, {
         workflowType: NIGHTLY_BACKUP_WORKFLOW,
         idPrefix: 'backup',
+        summary: `backup ${input.targets?.length ? input.targets.join(', ') : 'the configured targets'}`,
         input,
         render: renderNightly,
       });

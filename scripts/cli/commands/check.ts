@@ -17,6 +17,7 @@ export function registerCheck(program: Command, ctx: CliContext, run: CommandRun
       startWorkflow<ConnectionCheckInput, ConnectionCheckResult>(ctx, flags, {
         workflowType: CHECK_WORKFLOW,
         idPrefix: 'check',
+        summary: `check ${targets.length > 0 ? targets.join(', ') : 'every configured connection'}`,
         input: { targets },
         succeeded: (result) => result.healthy,
         render: (result) =>

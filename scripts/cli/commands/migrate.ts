@@ -99,6 +99,7 @@ export function registerMigrate(program: Command, ctx: CliContext, run: CommandR
       return startWorkflow<MigrationInput, MigrationResult>(ctx, flags, {
         workflowType: MIGRATION_WORKFLOW,
         idPrefix: `migrate-${flags.schema}`,
+        summary: `migrate ${input.source} → ${input.target} (${input.schema ?? 'public'})`,
         input,
         render: (result) => [
           `${result.status}: schema ${result.schema}`,

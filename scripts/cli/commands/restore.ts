@@ -53,6 +53,7 @@ export function registerRestore(program: Command, ctx: CliContext, run: CommandR
       return startWorkflow<RestoreInput, RestoreResult>(ctx, flags, {
         workflowType: RESTORE_WORKFLOW,
         idPrefix: 'restore',
+        summary: `restore ${input.backup} → ${input.target}`,
         input,
         render: (r) => [
           `${r.status}: ${r.backupId} (${r.from}) → ${r.target}${r.createdDatabase ? ' (database created)' : ''}`,
