@@ -13,7 +13,16 @@ import { LONG_STEP } from './support/activity-options';
 import type { JobState } from './support/job-state';
 import { drainLimited } from './support/limit';
 
-const long = proxyActivities<Activities>(LONG_STEP);
+/** The same activities with a one-line summary the Web UI's timeline shows (user metadata: replay ignores it). */
+const summarised = (summary: string) => proxyActivities<Activities>({ ...LONG_STEP, summary });
+
+/** `COPY users rows 1–50,000`: what a chunk copies, in the operator's words. */
+function chunkSummary(table: TablePlan, chunk: ChunkPlan): string {
+  if (chunk.from === undefined || chunk.to === undefined) return `COPY ${table.name} (the whole table)`;
+  const key = chunk.column ?? 'rows';
+  const spell = (n: string) => n.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return `COPY ${table.name} ${key} ${spell(chunk.from)}–${spell(chunk.to)}`;
+}
 
 /** What the load needs and where it reports. */
 export interface LoadInput {
@@ -72,7 +81,7 @@ export async function loadTables(input: LoadInput): Promise<void> {
     if (chunk) {
       state.update({ phase: 'import', message: summary(), done: rowsDone, total: rowsTotal });
       const { rows } = await spans.time('import', () =>
-        long.migrationImportChunk({
+        summarised(chunkSummary(table, chunk)).migrationImportChunk({
           target: input.target,
           staging: input.staging,
           backupPath: input.backupPath,
@@ -89,13 +98,17 @@ export async function loadTables(input: LoadInput): Promise<void> {
     }
     state.update({ phase: 'index', message: `building keys and indexes of ${table.name}; ${summary()}` });
     const built = await spans.time('index', () =>
-      long.migrationBuildTable({ target: input.target, staging: input.staging, table }),
+      summarised(`keys, indexes and sequence of ${table.name}`).migrationBuildTable({
+        target: input.target,
+        staging: input.staging,
+        table,
+      }),
     );
     input.warnings.push(...built.warnings);
     state.update({ phase: 'verify', message: `verifying ${table.name}; ${summary()}` });
     input.verification.push(
       await spans.time('verify', () =>
-        long.migrationVerifyTable({
+        summarised(`verify ${table.name}: ${table.rowCount} rows, every column`).migrationVerifyTable({
           target: input.target,
           staging: input.staging,
           backupPath: input.backupPath,
@@ -106,7 +119,7 @@ export async function loadTables(input: LoadInput): Promise<void> {
   });
   state.update({ phase: 'index', message: `adding foreign keys and views; ${summary()}` });
   const outcome = await spans.time('index', () =>
-    long.migrationBuildSchema({ target: input.target, staging: input.staging, plan }),
+    summarised('foreign keys and views').migrationBuildSchema({ target: input.target, staging: input.staging, plan }),
   );
   input.warnings.push(...outcome.warnings);
 }

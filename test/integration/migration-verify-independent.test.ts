@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { summarizeFailure } from '../../scripts/cli/output';
-import { runMigration, TestDatabase } from '../support/migration';
+import type { MigrationResult } from '../../common/contracts/migration';
+import { runMigration, startMigration, TestDatabase } from '../support/migration';
 import { TestTemporal } from '../support/temporal';
 
 const FIXTURE = `
@@ -61,7 +62,26 @@ describe('verification catches an encoder broken for each target type', () => {
   });
 
   it('the fixture migrates and verifies with the encoder intact, every column its planned type', async () => {
-    const result = await migrate();
+    const { result, summaries } = await t.withWorker(
+      async () => {
+        const handle = await startMigration(t, { source, target: db.url, schema: 'kinds', rollbackWindowMinutes: 0 });
+        const done = (await handle.result()) as MigrationResult;
+        // The Web UI's timeline: each pipeline step says what it does.
+        const events = (await handle.fetchHistory()).events ?? [];
+        const said = events
+          .map((e) => e.userMetadata?.summary?.data)
+          .filter((data): data is Uint8Array => data instanceof Uint8Array)
+          .map((data) => JSON.parse(Buffer.from(data).toString('utf8')) as string);
+        return { result: done, summaries: said };
+      },
+      { DBOPS_ARTIFACT_DIR: join(db.dir, 'artifacts') },
+    );
+    expect(summaries).toEqual([
+      'COPY kinds (the whole table)',
+      'keys, indexes and sequence of kinds',
+      'verify kinds: 4 rows, every column',
+      'foreign keys and views',
+    ]);
     expect(result.status).toBe('completed');
     expect(result.tables[0]).toMatchObject({ name: 'kinds', match: true, rowsSource: 4, rowsTarget: 4 });
     expect(Object.fromEntries(result.tables[0]?.columns.map((c) => [c.name, c.targetType]) ?? [])).toEqual({
