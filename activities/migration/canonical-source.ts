@@ -107,7 +107,7 @@ export function frame(text: string): string {
 }
 
 /** The canonical text of a value SQL cannot spell, for its target kind (unframed). */
-export function canonicalValue(kind: TargetKind, value: unknown, timeZone?: string): string {
+function canonicalValue(kind: TargetKind, value: unknown, timeZone?: string): string {
   switch (kind) {
     case 'double':
       return pgFloat8Text(Number(value));

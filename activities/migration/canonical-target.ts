@@ -11,7 +11,7 @@ import { isFramed } from './canonical-source';
 import { RowHashSum } from './row-hash';
 
 /** Output settings the canonical texts assume (set for the verifying transaction only). */
-export const CANONICAL_SETTINGS: Record<string, string> = {
+const CANONICAL_SETTINGS: Record<string, string> = {
   DateStyle: 'ISO, YMD',
   IntervalStyle: 'postgres',
   extra_float_digits: '3',
@@ -139,7 +139,7 @@ export async function targetColumnChecksums(
 }
 
 /** PostgreSQL's spelling of a plan's SQL type (`timestamptz` → `timestamp with time zone`…). */
-export function formatTypeName(sqlType: string): string {
+function formatTypeName(sqlType: string): string {
   const t = sqlType.trim().toLowerCase();
   const varchar = /^varchar\((\d+)\)$/.exec(t);
   if (varchar) return `character varying(${varchar[1]})`;

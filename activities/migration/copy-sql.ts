@@ -39,7 +39,7 @@ function viaJs(column: ColumnPlan, q: string): string {
  * The COPY field of one column, NULL as `\N`. `utf8`: the database's text encoding is UTF-8. `plain`: no
  * value to encode holds a character COPY escapes (the encoder checked their bytes), so texts go as they are.
  */
-export function copyFieldSql(column: ColumnPlan, utf8: boolean, plain = false): string {
+function copyFieldSql(column: ColumnPlan, utf8: boolean, plain = false): string {
   const q = quoteIdent(column.name);
   switch (column.kind) {
     case 'bigint':

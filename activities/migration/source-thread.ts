@@ -213,10 +213,10 @@ async function encodeWith(
   fault?: string,
 ): Promise<void> {
   const utf8 = isUtf8(db);
-  const from_ = quoteIdent(table.name);
+  const tableSql = quoteIdent(table.name);
   const canonical = canonicalRowSql(table.columns, utf8);
   const inner = (plain?: ReadonlySet<string>) =>
-    `SELECT ${copyLineSql(table, utf8, plain, fault)} AS line, ${canonical} AS canon FROM ${from_}`;
+    `SELECT ${copyLineSql(table, utf8, plain, fault)} AS line, ${canonical} AS canon FROM ${tableSql}`;
   const checksum = new RowHashSum();
   let rows = 0;
   const send = async (bytes: Uint8Array): Promise<void> => {
@@ -248,7 +248,7 @@ async function encodeWith(
       texts.length > 0
         ? db
             .prepare(
-              `SELECT ${texts.map((c) => `CAST(group_concat(${quoteIdent(c)}, '') AS BLOB)`).join(', ')} FROM ${from_} WHERE ${where}`,
+              `SELECT ${texts.map((c) => `CAST(group_concat(${quoteIdent(c)}, '') AS BLOB)`).join(', ')} FROM ${tableSql} WHERE ${where}`,
             )
             .raw(true)
         : null;

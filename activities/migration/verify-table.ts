@@ -97,8 +97,13 @@ async function differingColumns(
       sourceColumnChecksums(backupPath, table, mode, signal),
       targetColumnChecksums(pool, schema, table, mode, signal),
     ]);
-    const blamed = table.columns.filter((_, i) => (source[i] !== target[i]) === (mode === 'each'));
-    if (blamed.length > 0 && blamed.length < table.columns.length + (mode === 'each' ? 1 : 0))
+    // each: the columns whose own checksums differ; without: the columns whose removal makes the rows
+    // match again (all of them would blame none).
+    const blamed =
+      mode === 'each'
+        ? table.columns.filter((_, i) => source[i] !== target[i])
+        : table.columns.filter((_, i) => source[i] === target[i]);
+    if (blamed.length > 0 && (mode === 'each' || blamed.length < table.columns.length))
       return blamed.map((c) => `${c.name} (${c.targetType})`);
   }
   return ['(no single column: the rows differ as wholes)'];
