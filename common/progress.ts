@@ -18,4 +18,23 @@ export interface Progress {
   total?: number;
   /** Per-step detail, e.g. the last heartbeat of each table. */
   details?: Record<string, unknown>;
+  /** One line per table or target being worked on: what `dbops watch` draws a bar for. */
+  items?: ProgressItem[];
+  /** Units of `done` per second since the phase's counting began (workflow time), when countable. */
+  ratePerSecond?: number;
+  /** Unit of `done`/`total` (default `rows`). */
+  unit?: ProgressUnit;
+}
+
+/** What a progress counter counts. */
+export type ProgressUnit = 'rows' | 'bytes' | 'steps';
+
+/** Progress of one table (migration) or one target (backup, assessment). */
+export interface ProgressItem {
+  name: string;
+  done: number;
+  total: number;
+  unit: ProgressUnit;
+  /** e.g. `importing`, `indexing`, `verified`, `uploaded`, `failed`. */
+  state?: string;
 }

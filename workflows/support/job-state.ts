@@ -6,7 +6,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { defineQuery, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { ErrorCode } from '../../common/errors';
-import { PROGRESS_QUERY, type Progress } from '../../common/progress';
+import { PROGRESS_QUERY, type Progress, type ProgressUnit } from '../../common/progress';
 import { kindKey, phaseKey, targetsKey } from '../../common/search-attributes';
 import { describeSecretFindings, findSecrets } from '../../common/secret-guard';
 
@@ -71,14 +71,42 @@ export class JobState {
 
   /** The Web UI's "current details" (workflow metadata, not a command: replay is unaffected). */
   private showDetails(): void {
-    const { phase, message, done, total } = this.current;
+    const { phase, message, done, total, items, ratePerSecond } = this.current;
+    const unit = this.current.unit ?? 'rows';
     const lines = [`**Phase:** ${phase}`, '', message];
-    if (done !== undefined && total !== undefined && total > 0)
-      lines.push('', `**Progress:** ${grouped(done)} of ${grouped(total)} (${Math.floor((100 * done) / total)} %)`);
+    if (done !== undefined && total !== undefined && total > 0) {
+      const rate = ratePerSecond && ratePerSecond > 0 ? `, ${amount(Math.round(ratePerSecond), unit)}/s` : '';
+      lines.push('', `**Progress:** ${amount(done, unit)} of ${amount(total, unit)} (${percent(done, total)}${rate})`);
+    }
+    if (items && items.length > 0) {
+      lines.push('', '| name | done | total | state |', '|---|---:|---:|---|');
+      for (const item of items.slice(0, 40))
+        lines.push(
+          `| ${item.name} | ${amount(item.done, item.unit)} | ${amount(item.total, item.unit)} | ${item.state ?? percent(item.done, item.total)} |`,
+        );
+      if (items.length > 40) lines.push(`| … ${items.length - 40} more | | | |`);
+    }
     const actions = this.actions(phase);
     if (actions) lines.push('', actions);
     setCurrentDetails(lines.join('\n'));
   }
+}
+
+function percent(done: number, total: number): string {
+  return total > 0 ? `${Math.floor((100 * done) / total)} %` : '–';
+}
+
+/** `1,234,567 rows`, `12.3 MiB`, `3 steps`. */
+function amount(n: number, unit: ProgressUnit): string {
+  if (unit !== 'bytes') return `${grouped(n)} ${unit}`;
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = n;
+  let i = 0;
+  while (value >= 1024 && i < units.length - 1) {
+    value /= 1024;
+    i += 1;
+  }
+  return `${i === 0 ? value : value.toFixed(1)} ${units[i]}`;
 }
 
 /** 1234567 → 1,234,567 (no Intl in workflow code). */
