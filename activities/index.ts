@@ -9,6 +9,7 @@ import { createBackupActivities } from './backup/activities';
 import { createCheckActivities } from './check/activities';
 import type { ActivityDeps } from './deps';
 import { createMigrationActivities } from './migration/activities';
+import { createNotifyActivities } from './notify/activities';
 import { createRestoreActivities } from './restore/activities';
 
 export type { ActivityDeps } from './deps';
@@ -33,6 +34,7 @@ export function createActivities(deps: ActivityDeps) {
     createBackupActivities(deps),
     createRestoreActivities(deps),
     createAssessmentActivities(deps),
+    createNotifyActivities(deps),
   );
 }
 

@@ -10,11 +10,18 @@
  * Started by a Schedule, its timestamp is the scheduled time, so a late or retried run still names the
  * night it stands for. It fails (after retention and the notification) when any target failed, with the
  * whole result in the failure's details.
+ *
+ * Every step carries a one-line summary for the Web UI's timeline (`pg_dump local_pg: custom, plain, schema
+ * + globals`, `verify local_pg/20261130T030000Z by restoring into a scratch database`), and the progress
+ * has one item per target (steps done of the backup's steps, and its state). A run that fails tells the
+ * operators (workflows/support/operator-alerts.ts) — except a child, whose parent reports it, and a nightly
+ * run that already sent its own notification.
  */
 import { ApplicationFailure, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { BackupSettings, BackupTarget } from '../activities/backup/activities';
+import type { Engine } from '../common/connection-ref';
 import {
   type BackupDatabaseInput,
   backupDatabaseInputSchema,
@@ -29,19 +36,54 @@ import {
   type VerifyLevel,
 } from '../common/contracts/backup';
 import { ErrorCode } from '../common/errors';
+import type { ProgressItem } from '../common/progress';
 import { LONG_STEP, QUICK_STEP, STEP_RETRY } from './support/activity-options';
 import { rootOf } from './support/failures';
 import { guardInput, JobState } from './support/job-state';
+import { listNames, notifyOnFailure } from './support/operator-alerts';
 import { StepRunner } from './support/steps';
 
-const { backupSettings, backupPrepare, backupCommit } = proxyActivities<Activities>(QUICK_STEP);
-const { backupDump, backupUpload, backupVerify } = proxyActivities<Activities>(LONG_STEP);
-const { backupRetention } = proxyActivities<Activities>({ ...LONG_STEP, startToCloseTimeout: '1 hour' });
+// Each proxy takes the one-line summary the Web UI's timeline shows (user metadata: replay ignores it).
+const quick = (summary: string) => proxyActivities<Activities>({ ...QUICK_STEP, summary });
+const long = (summary: string) => proxyActivities<Activities>({ ...LONG_STEP, summary });
+const pruning = (summary: string) =>
+  proxyActivities<Activities>({ ...LONG_STEP, startToCloseTimeout: '1 hour', summary }).backupRetention;
 // A notification that cannot be delivered is retried for a few minutes, then reported; it never fails the run.
-const { backupNotify } = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { ...STEP_RETRY, maximumAttempts: 6 },
-});
+const notifier = (channel: string) =>
+  proxyActivities<Activities>({
+    startToCloseTimeout: '1 minute',
+    retry: { ...STEP_RETRY, maximumAttempts: 6 },
+    summary: `notify ${channel}`,
+  }).backupNotify;
+
+/** `pg_dump local_pg: custom, plain, schema + globals`: what the dump step runs, in the operator's words. */
+function dumpSummary(engine: Engine, label: string, formats: readonly string[]): string {
+  switch (engine) {
+    case 'postgres':
+      return `pg_dump ${label}: ${formats.join(', ')} + globals`;
+    case 'mysql':
+      return `mariadb-dump ${label} (one consistent snapshot, gzip)`;
+    case 'redis':
+      return `RDB snapshot of ${label} (replica sync)`;
+    case 'sqlite':
+      return `online backup of ${label}`;
+  }
+}
+
+/** `verify local_pg/… by restoring into a scratch database`: what a verification level does. */
+function verifySummary(engine: Engine, backupId: string, level: VerifyLevel, uploaded: boolean): string {
+  const copies = uploaded ? 'local and S3 copies' : 'local files';
+  if (level === 'checksum') return `verify ${backupId}: sha256 of the ${copies}`;
+  if (level === 'read') return `verify ${backupId}: sha256 of the ${copies}, then a full read of every file`;
+  if (engine === 'redis') return `verify ${backupId} by loading it into a throwaway redis-server`;
+  if (engine === 'sqlite') return `verify ${backupId}: integrity check and row counts of the copy`;
+  return `verify ${backupId} by restoring into a scratch database`;
+}
+
+/** The steps of one target's backup, for its progress item. */
+function backupSteps(upload: boolean): number {
+  return upload ? 5 : 4; // prepare, dump, [upload,] commit, verify
+}
 
 const scheduledStartKey = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
@@ -71,6 +113,10 @@ function badInput(problems: string[]): ApplicationFailure {
 
 /** Backs up one database. */
 export async function backupDatabase(input: BackupDatabaseInput): Promise<BackupDatabaseResult> {
+  return notifyOnFailure({ what: () => `backup of ${input?.target ?? '(no target)'}` }, () => backupTarget(input));
+}
+
+async function backupTarget(input: BackupDatabaseInput): Promise<BackupDatabaseResult> {
   guardInput(input);
   const problems = inputProblems(backupDatabaseInputSchema, input);
   if (problems.length === 0) problems.push(...futureTimestampProblem(input.timestamp));
@@ -78,8 +124,18 @@ export async function backupDatabase(input: BackupDatabaseInput): Promise<Backup
   const state = new JobState('backup', [input.target], { phase: 'prepare', message: `preparing ${input.target}` });
   const steps = new StepRunner(state);
   const started = Date.now();
+  // The target's progress item: steps done of the backup's steps, and what it is doing.
+  const item: ProgressItem = { name: input.target, done: 0, total: 5, unit: 'steps', state: 'preparing' };
+  const step = <T>(phase: string, message: string, doing: string, body: () => Promise<T>): Promise<T> =>
+    steps.run(phase, message, async () => {
+      item.state = doing;
+      state.update({ ...state.progress, items: [{ ...item }] });
+      const result = await body();
+      item.done += 1;
+      return result;
+    });
   try {
-    const settings = await backupSettings({ targets: [input.target] });
+    const settings = await quick(`settings and target ${input.target}`).backupSettings({ targets: [input.target] });
     const invalid = settings.invalid[0];
     if (invalid) throw ApplicationFailure.create({ ...invalid.error, nonRetryable: true });
     const target = settings.targets[0] as BackupTarget;
@@ -87,13 +143,23 @@ export async function backupDatabase(input: BackupDatabaseInput): Promise<Backup
     const backupId = `${target.name}/${timestamp}`;
     const upload = input.upload ?? settings.upload;
     const formats = input.formats ?? settings.formats;
-    const prepared = await steps.run('prepare', `checking ${backupId}`, () =>
-      backupPrepare({ target: input.target, backupId, upload }),
+    item.name = target.name;
+    item.total = backupSteps(upload);
+    const prepared = await step('prepare', `checking ${backupId}`, 'preparing', () =>
+      quick(`check ${backupId} is not already committed${upload ? ', and the bucket' : ''}`).backupPrepare({
+        target: input.target,
+        backupId,
+        upload,
+      }),
     );
     const base = { target: target.name, engine: target.engine, backupId };
     if (prepared.existing) {
       const m = prepared.existing;
-      state.update({ phase: 'completed', message: `${backupId} already exists (${m.verification.status}): reused` });
+      state.update({
+        phase: 'completed',
+        message: `${backupId} already exists (${m.verification.status}): reused`,
+        items: [{ ...item, done: item.total, state: `reused (${m.verification.status})` }],
+      });
       return {
         ...base,
         status: m.verification.status === 'failed' ? 'failed' : 'completed',
@@ -106,12 +172,12 @@ export async function backupDatabase(input: BackupDatabaseInput): Promise<Backup
         timings: steps.timings,
       };
     }
-    const dump = await steps.run('dump', `dumping ${target.label}`, () =>
-      backupDump({ target: input.target, backupId, formats }),
+    const dump = await step('dump', `dumping ${target.label}`, 'dumping', () =>
+      long(dumpSummary(target.engine, target.label, formats)).backupDump({ target: input.target, backupId, formats }),
     );
     if (upload) {
-      await steps.run('upload', `uploading ${dump.files.length} file(s) of ${backupId}`, () =>
-        backupUpload({ backupId }),
+      await step('upload', `uploading ${dump.files.length} file(s) of ${backupId}`, 'uploading', () =>
+        long(`upload ${listNames(dump.files.map((f) => f.name))} of ${backupId} to S3`).backupUpload({ backupId }),
       );
     }
     const level: VerifyLevel =
@@ -121,8 +187,8 @@ export async function backupDatabase(input: BackupDatabaseInput): Promise<Backup
           ? 'restore'
           : 'read'
         : settings.verify);
-    await steps.run('commit', `writing the manifest of ${backupId}`, () =>
-      backupCommit({
+    await step('commit', `writing the manifest of ${backupId}`, 'committing', () =>
+      quick(`write the manifest of ${backupId} (last: it commits the backup)`).backupCommit({
         backupId,
         target: input.target,
         takenAt: timestampToIso(timestamp),
@@ -130,8 +196,12 @@ export async function backupDatabase(input: BackupDatabaseInput): Promise<Backup
         requested: level,
       }),
     );
-    const verification = await steps.run('verify', `verifying ${backupId} (${level})`, () =>
-      backupVerify({ target: input.target, backupId, level }),
+    const verification = await step('verify', `verifying ${backupId} (${level})`, `verifying (${level})`, () =>
+      long(verifySummary(target.engine, backupId, level, upload)).backupVerify({
+        target: input.target,
+        backupId,
+        level,
+      }),
     );
     const result: BackupDatabaseResult = {
       ...base,
@@ -154,16 +224,34 @@ export async function backupDatabase(input: BackupDatabaseInput): Promise<Backup
     state.update({
       phase: 'completed',
       message: `${backupId}: ${dump.files.length} file(s), ${dump.totalBytes} bytes, verified (${verification.level})`,
+      items: [{ ...item, state: `verified (${verification.level})` }],
     });
     return result;
   } catch (err) {
-    state.update({ ...state.progress, phase: 'failed', message: rootOf(err).message });
+    state.update({
+      ...state.progress,
+      phase: 'failed',
+      message: rootOf(err).message,
+      items: [{ ...item, state: `failed (${item.state ?? 'preparing'})` }],
+    });
     throw err;
   }
 }
 
 /** Backs up every target, applies retention, and notifies once. */
 export async function nightlyBackup(input: NightlyBackupInput = {}): Promise<NightlyBackupResult> {
+  // The night's own notification reports a failed target; a run that fails before it is sent alerts instead.
+  const notified = { sent: false };
+  return notifyOnFailure(
+    {
+      what: () => `nightly backup of ${input?.targets?.length ? listNames(input.targets) : 'the configured targets'}`,
+      alreadyNotified: () => notified.sent,
+    },
+    () => nightly(input ?? {}, notified),
+  );
+}
+
+async function nightly(input: NightlyBackupInput, notified: { sent: boolean }): Promise<NightlyBackupResult> {
   guardInput(input);
   const problems = inputProblems(nightlyBackupInputSchema, input);
   if (problems.length === 0) problems.push(...futureTimestampProblem(input.timestamp));
@@ -173,20 +261,51 @@ export async function nightlyBackup(input: NightlyBackupInput = {}): Promise<Nig
   const started = Date.now();
   const instant = runInstant();
   const timestamp = input.timestamp ?? backupTimestamp(instant);
+  // One progress item per target: steps of its backup done, and its state; kept through every later phase.
+  let items: ProgressItem[] = [];
+  const show = (): void => state.update({ ...state.progress, items: items.map((i) => ({ ...i })) });
   try {
-    const settings = await backupSettings({ targets: input.targets });
+    const settings = await quick(
+      `settings and targets: ${input.targets?.length ? listNames(input.targets) : "the Schedule's or every connection"}`,
+    ).backupSettings({ targets: input.targets });
     const total = settings.targets.length + settings.invalid.length;
+    const perTarget = backupSteps(input.upload ?? settings.upload);
+    items = [
+      ...settings.targets.map((t): ProgressItem => ({
+        name: t.name,
+        done: 0,
+        total: perTarget,
+        unit: 'steps',
+        state: 'backing up',
+      })),
+      ...settings.invalid.map((b): ProgressItem => ({
+        name: b.name,
+        done: 0,
+        total: perTarget,
+        unit: 'steps',
+        state: `failed (${b.error.type})`,
+      })),
+    ];
     let done = 0;
-    const backups = await steps.run('backup', `backing up ${total} target(s)`, () =>
-      Promise.all(
-        settings.targets.map(async (target) => {
+    const backups = await steps.run('backup', `backing up ${total} target(s)`, () => {
+      state.update({ ...state.progress, done, total, unit: 'steps', items: items.map((i) => ({ ...i })) });
+      return Promise.all(
+        settings.targets.map(async (target, i) => {
           const result = await backupOne(target, input, timestamp);
           done += 1;
-          state.update({ ...state.progress, message: `backed up ${done} of ${total}`, done, total });
+          items[i] = { ...(items[i] as ProgressItem), ...itemOutcome(result, perTarget) };
+          state.update({
+            ...state.progress,
+            message: `backed up ${done} of ${total}`,
+            done,
+            total,
+            unit: 'steps',
+            items: items.map((x) => ({ ...x })),
+          });
           return result;
         }),
-      ),
-    );
+      );
+    });
     // A target that could not even be resolved is that target's failure, reported with the others.
     for (const bad of settings.invalid) {
       backups.push({
@@ -207,14 +326,14 @@ export async function nightlyBackup(input: NightlyBackupInput = {}): Promise<Nig
     if (!input.skipRetention && succeeded.length > 0) {
       // A retention that fails is reported with the night's result; the backups it follows still count.
       try {
-        retention = await steps.run('retention', `applying retention to ${succeeded.length} target(s)`, () =>
-          backupRetention({
-            targets: succeeded,
-            now: instant.toISOString(),
-            dryRun: input.retentionDryRun ?? settings.retentionDryRun,
-            s3: input.upload ?? settings.upload,
-          }),
-        );
+        const dryRun = input.retentionDryRun ?? settings.retentionDryRun;
+        const s3 = input.upload ?? settings.upload;
+        retention = await steps.run('retention', `applying retention to ${succeeded.length} target(s)`, () => {
+          show();
+          return pruning(
+            `retention${dryRun ? ' (dry run)' : ''}: ${listNames(succeeded)}, local${s3 ? ' and S3' : ''} copies`,
+          )({ targets: succeeded, now: instant.toISOString(), dryRun, s3 });
+        });
       } catch (err) {
         const root = rootOf(err);
         retentionError = { type: root.type ?? ErrorCode.BackupFailed, message: root.message };
@@ -231,11 +350,19 @@ export async function nightlyBackup(input: NightlyBackupInput = {}): Promise<Nig
       durationMs: 0,
     };
     if (failed.length > 0 || retentionError || settings.notifyOnSuccess) {
-      result.notification = await steps.run('notify', 'sending the notification', () => notify(settings, result));
+      result.notification = await steps.run('notify', 'sending the notification', () => {
+        show();
+        return notify(settings, result);
+      });
+      notified.sent = true;
     }
     result.durationMs = Date.now() - started;
     if (failed.length > 0) {
-      state.update({ phase: 'failed', message: `${failed.length} of ${total} backup(s) failed: ${failed.join(', ')}` });
+      state.update({
+        phase: 'failed',
+        message: `${failed.length} of ${total} backup(s) failed: ${failed.join(', ')}`,
+        items,
+      });
       throw ApplicationFailure.create({
         type: ErrorCode.BackupFailed,
         message: `${failed.length} of ${total} backup(s) failed: ${backups
@@ -246,7 +373,14 @@ export async function nightlyBackup(input: NightlyBackupInput = {}): Promise<Nig
         details: [result],
       });
     }
-    state.update({ phase: 'completed', message: `${total} backup(s) completed`, done: total, total });
+    state.update({
+      phase: 'completed',
+      message: `${total} backup(s) completed`,
+      done: total,
+      total,
+      unit: 'steps',
+      items,
+    });
     return result;
   } catch (err) {
     if (state.progress.phase !== 'failed')
@@ -272,6 +406,7 @@ async function backupOne(
     return await executeChild(backupDatabase, {
       workflowId: `backup-${target.name}-${timestamp}`,
       args: [childInput],
+      staticSummary: `backup ${target.name} (${target.engine})`,
     });
   } catch (err) {
     const root = rootOf(err);
@@ -290,6 +425,16 @@ async function backupOne(
       error: { type: root.type ?? ErrorCode.BackupFailed, message: root.message },
     };
   }
+}
+
+/** A finished target's progress item: all steps when it completed, the steps it got through when it failed. */
+function itemOutcome(result: BackupDatabaseResult, total: number): Pick<ProgressItem, 'done' | 'state'> {
+  if (result.status === 'completed')
+    return { done: total, state: result.reused ? 'reused' : `verified (${result.verification?.level ?? 'none'})` };
+  // A failed child's timings name the phases it entered, the last one being where it stopped.
+  const phases = Object.keys(result.timings);
+  const at = phases[phases.length - 1];
+  return { done: Math.max(0, phases.length - 1), state: at ? `failed (${at})` : 'failed' };
 }
 
 /** The BackupDatabaseResult a failed child attached to its failure, if any. */
@@ -334,7 +479,7 @@ async function notify(
   await Promise.all(
     settings.channels.map(async (channel) => {
       try {
-        await backupNotify({ channel, message });
+        await notifier(channel)({ channel, message });
         sent.push(channel);
       } catch (err) {
         failed.push({ channel, error: rootOf(err).message });

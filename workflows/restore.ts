@@ -6,7 +6,9 @@
  * unless `createDatabase`, empty unless `clean`) → `fetch` (an S3 copy downloaded and checked against the
  * manifest's SHA-256, a local copy re-hashed) → `restore` → `check` (row or key counts against the
  * manifest's) → `completed` | `failed`. Everything that can refuse a restore runs before the target is
- * written; a failure says whether the target was touched. Downloads are removed whatever the outcome.
+ * written; a failure says whether the target was touched (and tells the operators,
+ * workflows/support/operator-alerts.ts). Downloads are removed whatever the outcome. Each step carries a
+ * one-line summary for the Web UI's timeline (`restore local_pg/20261130T030000Z into t_pg`).
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
@@ -17,16 +19,32 @@ import { ErrorCode } from '../common/errors';
 import { COMPENSATION_STEP, LONG_STEP, QUICK_STEP } from './support/activity-options';
 import { rootOf } from './support/failures';
 import { guardInput, JobState } from './support/job-state';
+import { notifyOnFailure } from './support/operator-alerts';
 import { StepRunner } from './support/steps';
 
-const { restoreLocate, restorePrepare } = proxyActivities<Activities>(QUICK_STEP);
-const { restoreFetch, restoreApply } = proxyActivities<Activities>(LONG_STEP);
+// Each proxy takes the one-line summary the Web UI's timeline shows (user metadata: replay ignores it).
+const quick = (summary: string) => proxyActivities<Activities>({ ...QUICK_STEP, summary });
+const long = (summary: string) => proxyActivities<Activities>({ ...LONG_STEP, summary });
 // Counting every table of a large database takes longer than a quick step allows: it heartbeats instead.
-const { restoreCheck } = proxyActivities<Activities>({ ...LONG_STEP, startToCloseTimeout: '2 hours' });
-const { restoreCleanup } = proxyActivities<Activities>(COMPENSATION_STEP);
+const counting = (summary: string) =>
+  proxyActivities<Activities>({ ...LONG_STEP, startToCloseTimeout: '2 hours', summary });
+const { restoreCleanup } = proxyActivities<Activities>({
+  ...COMPENSATION_STEP,
+  summary: 'remove the downloaded files',
+});
 
 /** Restores a backup (`<target>/<timestamp>` or `<target>:latest`) into `input.target`. */
 export async function restoreBackup(input: RestoreInput): Promise<RestoreResult> {
+  return notifyOnFailure(
+    {
+      what: () => `restore of ${input?.backup ?? '(no backup)'} into ${input?.target ?? '(no target)'}`,
+      next: () => [`target: ${input?.target ?? '(none)'}`],
+    },
+    () => restore(input),
+  );
+}
+
+async function restore(input: RestoreInput): Promise<RestoreResult> {
   guardInput(input);
   const problems = inputProblems(restoreInputSchema, input);
   if (problems.length > 0)
@@ -42,7 +60,10 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
   let touched = false;
   try {
     const backup = await steps.run('locate', `looking for ${input.backup}`, () =>
-      restoreLocate({ backup: input.backup, ...(input.from ? { from: input.from } : {}) }),
+      quick(`locate ${input.backup}${input.from ? ` in ${input.from}` : ''}`).restoreLocate({
+        backup: input.backup,
+        ...(input.from ? { from: input.from } : {}),
+      }),
     );
     located = backup;
     const { backupId, engine } = backup;
@@ -59,7 +80,7 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
       overwriteSource: input.overwriteSource ?? false,
     };
     await steps.run('prepare', `checking ${input.target} before restoring ${backupId}`, () =>
-      restorePrepare({
+      quick(`check ${input.target} is safe to restore ${backupId} into`).restorePrepare({
         backupId,
         engine,
         ...(backup.sourceAddress ? { sourceAddress: backup.sourceAddress } : {}),
@@ -71,14 +92,28 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
     const { dir } = await steps.run(
       'fetch',
       backup.from === 's3' ? `downloading ${backup.files.length} file(s) of ${backupId}` : `checking ${backupId}`,
-      () => restoreFetch({ backupId, from: backup.from }),
+      () =>
+        long(
+          backup.from === 's3'
+            ? `download ${backup.files.length} file(s) of ${backupId} from S3, check sha256`
+            : `check the sha256 of ${backupId}'s ${backup.files.length} file(s)`,
+        ).restoreFetch({ backupId, from: backup.from }),
     );
     touched = true;
     const applied = await steps.run('restore', `restoring ${backupId} into ${input.target}`, () =>
-      restoreApply({ backupId, dir, target: input.target, engine, jobs: input.jobs ?? 2, ...flags }),
+      long(`restore ${backupId} into ${input.target}`).restoreApply({
+        backupId,
+        dir,
+        target: input.target,
+        engine,
+        jobs: input.jobs ?? 2,
+        ...flags,
+      }),
     );
     const { counts } = await steps.run('check', `comparing the counts of ${input.target} with ${backupId}`, () =>
-      restoreCheck({ backupId, dir, target: input.target, engine }),
+      counting(`compare ${engine === 'redis' ? 'key' : 'row'} counts of ${input.target} with ${backupId}`).restoreCheck(
+        { backupId, dir, target: input.target, engine },
+      ),
     );
     state.update({
       phase: 'completed',

@@ -161,6 +161,10 @@ export interface DatabaseAssessment {
 /** Result of `assessEstate`. */
 export interface AssessResult {
   status: 'completed';
+  /** The estate's overall score (`overall.score`), first in the result for the Web UI. */
+  score?: number;
+  /** Path of DATABASE_ASSESSMENT_REPORT.md on the worker's host (the S3 copy: `reports`). */
+  report?: string;
   timestamp: string;
   overall: HealthScore;
   databases: DatabaseAssessment[];

@@ -16,6 +16,7 @@ import { registerResult } from './commands/result';
 import { registerSchedule } from './commands/schedule';
 import { registerSignal } from './commands/signal';
 import { registerStatus } from './commands/status';
+import { registerWatch } from './commands/watch';
 import { CliContext } from './context';
 import { ExitCode, printJson, summarizeFailure, warn } from './output';
 
@@ -46,6 +47,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     registerMigrate,
     registerCheck,
     registerStatus,
+    registerWatch,
     registerSignal,
     registerResult,
     registerList,

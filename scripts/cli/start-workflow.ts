@@ -1,12 +1,17 @@
 /**
  * The start flow every workflow command shares (`dbops check`, later `migrate`, `backup`, `assess`,
  * `restore`): `--id`, `--wait`, `--json`, the exit codes, the UI link, and the one-JSON-object rule.
+ * `--wait` without `--json` shows the run's progress as `dbops watch` does: live bars when stdout is a
+ * terminal, otherwise plain lines on stderr (stdout keeps only the result).
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { Command } from 'commander';
 import type { CliContext } from './context';
 import { ExitCode, printJson, say, summarizeFailure, warn } from './output';
+import type { WatchEnd } from './progress-view';
 import { workflowUrl } from './temporal-client';
+import { watchWorkflow, type Settled } from './watch-loop';
+import { PlainRenderer, TtyRenderer, type WatchRenderer } from './watch-render';
 
 /** Options every start command accepts. */
 export interface StartFlags {
@@ -33,7 +38,10 @@ export interface StartSpec<Input, Result> {
 export function withStartFlags(command: Command): Command {
   return command
     .option('--id <workflowId>', 'workflow id (default: generated); starting an id that is running is refused')
-    .option('--wait', 'wait for the workflow to finish and print its result')
+    .option(
+      '--wait',
+      'wait for the workflow to finish and print its result; shows its progress meanwhile (live bars on a terminal, plain lines on stderr otherwise)',
+    )
     .option('--json', 'print exactly one JSON object on stdout');
 }
 
@@ -64,8 +72,47 @@ export async function startWorkflow<Input, Result>(
     }
     return ExitCode.Ok;
   }
-  if (!flags.json) warn(`started ${spec.workflowType} ${workflowId} — ${url}`);
-  return reportResult(workflowId, () => handle.result() as Promise<Result>, flags.json === true, spec);
+  if (flags.json) return reportResult(workflowId, () => handle.result() as Promise<Result>, true, spec);
+  warn(`started ${spec.workflowType} ${workflowId} — ${url}`);
+  const renderer: WatchRenderer =
+    process.stdout.isTTY === true ? new TtyRenderer(process.stdout) : new PlainRenderer((line) => warn(line));
+  const { outcome, description } = await watchWorkflow(client, workflowId, (view) => renderer.show(view));
+  renderer.end(watchEnd(workflowId, outcome, description.startTime, spec.succeeded));
+  return reportResult(workflowId, () => unwrap(outcome) as Promise<Result>, false, spec);
+}
+
+/** The settled result again as a promise (for reportResult). */
+export function unwrap(outcome: Settled): Promise<unknown> {
+  return outcome.ok ? Promise.resolve(outcome.value) : Promise.reject(outcome.error);
+}
+
+/** The exit code `reportResult` gives for a settled run. */
+export function exitCodeOf<Result>(
+  outcome: Settled,
+  succeeded: (result: Result) => boolean = defaultSucceeded,
+): number {
+  if (!outcome.ok) return ExitCode.Failed;
+  return succeeded(outcome.value as Result) ? ExitCode.Ok : ExitCode.Failed;
+}
+
+/** The final line's facts for a settled run (status, exit code, elapsed time, the failure). */
+export function watchEnd<Result>(
+  workflowId: string,
+  outcome: Settled,
+  startTime: Date | undefined,
+  succeeded?: (result: Result) => boolean,
+): WatchEnd {
+  const at = Date.now();
+  const reported = outcome.ok ? (outcome.value as { status?: unknown } | null)?.status : undefined;
+  const error = outcome.ok ? undefined : summarizeFailure(outcome.error);
+  return {
+    at,
+    workflowId,
+    status: outcome.ok ? (typeof reported === 'string' ? reported : 'completed') : 'failed',
+    exitCode: exitCodeOf(outcome, succeeded),
+    ...(startTime ? { elapsedSeconds: (at - startTime.getTime()) / 1000 } : {}),
+    ...(error ? { error: `${error.type}: ${error.message}` } : {}),
+  };
 }
 
 /** Awaits a result and prints it; shared with `dbops result`. Returns the exit code. */
@@ -92,7 +139,8 @@ export async function reportResult<Result>(
   return ok ? ExitCode.Ok : ExitCode.Failed;
 }
 
-function failureResult(err: unknown): unknown {
+/** The result a failed job attached to its failure (nightlyBackup reports in full even when it fails). */
+export function failureResult(err: unknown): unknown {
   let current: unknown = err;
   for (let depth = 0; depth < 10 && current; depth++) {
     if (current instanceof ApplicationFailure) return current.details?.[0];
@@ -101,7 +149,8 @@ function failureResult(err: unknown): unknown {
   return undefined;
 }
 
-function defaultSucceeded(result: unknown): boolean {
+/** Whether a result counts as success: its `status` is not failed/rolled_back. */
+export function defaultSucceeded(result: unknown): boolean {
   const status = (result as { status?: unknown } | null)?.status;
   return status !== 'failed' && status !== 'rolled_back';
 }

@@ -16,7 +16,9 @@ describe('activity registration', () => {
     try {
       const names = Object.keys(createActivities({ config: loadConfig({ env: {} }), connections }));
       expect(names.length).toBeGreaterThan(10);
-      const offRule = names.filter((name) => !/^(check|migration|backup|restore|assessment)[A-Z][A-Za-z]+$/.test(name));
+      const offRule = names.filter(
+        (name) => !/^(check|migration|backup|restore|assessment|notify)[A-Z][A-Za-z]+$/.test(name),
+      );
       expect(offRule).toEqual(['resolveTargets']);
     } finally {
       await connections.close();
