@@ -40,6 +40,11 @@ export interface MigrationInput extends MigrationOptions {
   /** Keep the previous schema this long for rollback; 0 finalizes at once (default 60). */
   rollbackWindowMinutes?: number;
   requireApproval?: boolean;
+  /**
+   * Remind the operators (the nightly backup's notification channels) once a wait for `approve`, or inside
+   * the rollback window, has lasted this many minutes; unset: no reminder.
+   */
+  remindAfterMinutes?: number;
   /** Chunks and tables processed at once (default: the worker's CPU count, between 2 and 4). */
   concurrency?: number;
   /**
@@ -109,6 +114,7 @@ const inputShape = {
   exclude: names('exclude').optional(),
   rollbackWindowMinutes: whole('rollbackWindowMinutes', 0).optional(),
   requireApproval: flag('requireApproval').optional(),
+  remindAfterMinutes: whole('remindAfterMinutes', 1, 10080).optional(),
   strict: flag('strict').optional(),
   chunkRows: whole('chunkRows', 100).optional(),
   concurrency: whole('concurrency', 1, 32).optional(),

@@ -19,6 +19,7 @@ interface MigrateFlags extends StartFlags {
   exclude?: string;
   rollbackWindow: string;
   requireApproval?: boolean;
+  remindAfter?: string;
   replaceSchema?: boolean;
   strict?: boolean;
   chunkRows?: string;
@@ -56,6 +57,10 @@ export function registerMigrate(program: Command, ctx: CliContext, run: CommandR
       )
       .option('--require-approval', 'wait for the approve signal before cutover')
       .option(
+        '--remind-after <minutes>',
+        'alert the operators (the backup notification channels) once a wait for approve, or the rollback window, lasts this long',
+      )
+      .option(
         '--replace-schema',
         'replace the whole target schema even when it holds objects this run does not migrate (moved aside, dropped at finalize)',
       )
@@ -85,6 +90,7 @@ export function registerMigrate(program: Command, ctx: CliContext, run: CommandR
         ...(flags.tables !== undefined ? { tables: list(flags.tables) } : {}),
         ...(flags.exclude !== undefined ? { exclude: list(flags.exclude) } : {}),
         ...(flags.requireApproval ? { requireApproval: true } : {}),
+        ...(flags.remindAfter !== undefined ? { remindAfterMinutes: Number(flags.remindAfter) } : {}),
         ...(flags.replaceSchema ? { replaceSchema: true } : {}),
         ...(flags.strict ? { strict: true } : {}),
         ...(flags.chunkRows !== undefined ? { chunkRows: Number(flags.chunkRows) } : {}),
