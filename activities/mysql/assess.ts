@@ -20,6 +20,7 @@ import { DbopsError, ErrorCode } from '../../common/errors';
 import { redactSecrets } from '../../common/secret-guard';
 import { classifyMysqlFailure, connectMysql, parseMysqlUrl, quoteIdentifier, type MysqlServer } from './dump';
 import { finder, type Make, type Verdict } from '../../common/assessment/findings';
+import { formatBytes } from '../../common/format';
 
 /** What one engine's health step found about one target (the same shape for every engine). */
 export interface EngineAssessment {
@@ -911,18 +912,6 @@ function listNames(names: string[]): string {
 function round(value: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
-}
-
-function formatBytes(bytes: number): string {
-  if (!Number.isFinite(bytes)) return '?';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
 function formatDuration(seconds: number): string {

@@ -26,6 +26,7 @@ import type {
 } from '../../common/contracts/assessment';
 import { qi, qualified, ql } from './identifiers';
 import { databaseOf, type PgEndpoint, withDatabase } from './restore';
+import { formatBytes as bytes } from '../../common/format';
 
 /** What `assessPostgres` found on one database. */
 export interface PgAssessment {
@@ -184,17 +185,6 @@ function num(value: unknown): number {
 function round(value: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
-}
-
-function bytes(n: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i += 1;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
 
 function duration(seconds: number): string {

@@ -20,6 +20,7 @@ import { redactSecrets } from '../../common/secret-guard';
 import { classifyDriverError } from '../connections/classify-error';
 import type { AssessOptions, EngineAssessment } from '../mysql/assess';
 import { finder, type Make } from '../../common/assessment/findings';
+import { formatBytes } from '../../common/format';
 
 /** A Redis server: its URL (no password) and the password bound to it. */
 export interface RedisServer {
@@ -803,18 +804,6 @@ async function volumeOf(
 function round(value: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
-}
-
-function formatBytes(bytes: number): string {
-  if (!Number.isFinite(bytes)) return '?';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
 function formatDuration(seconds: number): string {

@@ -18,6 +18,7 @@ import type { AssessOptions, EngineAssessment } from '../mysql/assess';
 import { quoteIdent } from './identifiers';
 import { runThreadJob, threadErrorMessage, threadScript } from './read-thread';
 import { finder } from '../../common/assessment/findings';
+import { formatBytes } from '../../common/format';
 
 const SCRIPT = threadScript(__dirname, 'activities/sqlite/assess');
 /** Names listed in one finding's evidence; the count says how many there are. */
@@ -325,15 +326,4 @@ function listNames(names: string[]): string {
 function round(value: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
-}
-
-function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }

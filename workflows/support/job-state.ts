@@ -6,6 +6,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { defineQuery, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { ErrorCode } from '../../common/errors';
+import { formatBytes, groupDigits } from '../../common/format';
 import { PROGRESS_QUERY, type Progress, type ProgressUnit } from '../../common/progress';
 import { kindKey, phaseKey, targetsKey } from '../../common/search-attributes';
 import { describeSecretFindings, findSecrets } from '../../common/secret-guard';
@@ -98,18 +99,5 @@ function percent(done: number, total: number): string {
 
 /** `1,234,567 rows`, `12.3 MiB`, `3 steps`. */
 function amount(n: number, unit: ProgressUnit): string {
-  if (unit !== 'bytes') return `${grouped(n)} ${unit}`;
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = n;
-  let i = 0;
-  while (value >= 1024 && i < units.length - 1) {
-    value /= 1024;
-    i += 1;
-  }
-  return `${i === 0 ? value : value.toFixed(1)} ${units[i]}`;
-}
-
-/** 1234567 → 1,234,567 (no Intl in workflow code). */
-function grouped(n: number): string {
-  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return unit === 'bytes' ? formatBytes(n) : `${groupDigits(n)} ${unit}`;
 }
