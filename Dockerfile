@@ -19,6 +19,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates
 WORKDIR /app
 COPY --from=build /app /app
 ENV NODE_ENV=production
+# The artifact folder (and the source cache under it) belongs to the worker's user: a named volume mounted
+# there starts with this ownership.
+RUN mkdir -p /var/lib/dbops/artifacts && chown -R node:node /var/lib/dbops
 USER node
 # Two malloc arenas and a small young generation keep the worker's resident memory down (npm run bench:migrate).
 ENV MALLOC_ARENA_MAX=2

@@ -1,4 +1,5 @@
 /** Built-in defaults: the local stack that `npm run stack` starts on this machine. */
+import { hostname } from 'node:os';
 
 /** The local MinIO of `npm run stack`. Loopback-only development credentials, not a secret of any deployment. */
 export const LOCAL_MINIO = Object.freeze({
@@ -74,6 +75,10 @@ export function defaultConfig(): {
     shutdownGraceSeconds: number;
     maxConcurrentActivities: number;
     logLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+    hostId: string;
+    cacheDir?: string;
+    cacheMaxAgeDays: number;
+    stageSources?: boolean;
   };
 } {
   return {
@@ -98,6 +103,25 @@ export function defaultConfig(): {
     },
     notifications: { onSuccess: true },
     schedules: { nightlyBackup: { at: '03:00', timeZone: 'UTC', catchupWindowHours: 4, paused: false } },
-    worker: { shutdownGraceSeconds: 30, maxConcurrentActivities: 8, logLevel: 'INFO' },
+    worker: {
+      shutdownGraceSeconds: 30,
+      maxConcurrentActivities: 8,
+      logLevel: 'INFO',
+      hostId: defaultHostId(),
+      // cacheDir: <artifactDir>/cache unless set; stageSources: backup.upload unless set (config/load.ts).
+      cacheMaxAgeDays: 7,
+    },
   };
+}
+
+/**
+ * The machine's host name as a host id (docs/architecture.md, "Scale out"): the characters a task queue
+ * name and a file name can both carry, others replaced by "-".
+ */
+export function defaultHostId(): string {
+  return (
+    hostname()
+      .replace(/[^A-Za-z0-9._-]/g, '-')
+      .slice(0, 100) || 'localhost'
+  );
 }

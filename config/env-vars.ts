@@ -22,6 +22,12 @@ export const CONFIG_ENV_VARS = {
   DBOPS_BACKUP_SSE_KMS_KEY_ID: 'KMS key id for DBOPS_BACKUP_SSE=aws:kms (default: the bucket key)',
   DBOPS_WORKER_SHUTDOWN_GRACE_SECONDS: 'seconds running activities get to finish on SIGTERM (default 30)',
   DBOPS_WORKER_MAX_CONCURRENT_ACTIVITIES: 'activity slots per worker (default 8)',
+  DBOPS_WORKER_HOST:
+    'host id of the worker (default: the host name): names its host task queue <taskQueue>@<host>; workers that share a filesystem may share it',
+  DBOPS_WORKER_CACHE_DIR: 'folder where the worker caches sources staged by other hosts (default <artifactDir>/cache)',
+  DBOPS_WORKER_CACHE_MAX_AGE_DAYS: 'cached sources unused for this many days are removed at worker start (default 7)',
+  DBOPS_WORKER_STAGE_SOURCES:
+    "true: a migration stages its source backup in the bucket so workers on other hosts can import (default: backup.upload's value)",
   DBOPS_LOG_LEVEL: 'worker log level: TRACE, DEBUG, INFO, WARN or ERROR (default INFO)',
   DBOPS_NOTIFY_WEBHOOK_URL:
     'Slack-compatible incoming-webhook URL for backup notifications (a secret: environment only)',

@@ -4,7 +4,7 @@
  * its value came from, and the rule it broke.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { connectionEnvVar, passwordEnvVar } from '../common/connection-ref';
 import { DbopsError, ErrorCode } from '../common/errors';
 import { findSecrets } from '../common/secret-guard';
@@ -40,6 +40,9 @@ export function loadConfig(options: LoadConfigOptions = {}): DbopsConfig {
   }
   if (!file) applyLocalStackDefaults(config, cwd);
   config.artifactDir = isAbsolute(config.artifactDir) ? config.artifactDir : resolve(cwd, config.artifactDir);
+  config.worker.cacheDir = resolve(cwd, config.worker.cacheDir ?? join(config.artifactDir, 'cache'));
+  // Staging the migration's source in the object store goes with the backups' use of it, unless set.
+  config.worker.stageSources ??= config.backup.upload;
 
   const parsed = configSchema.safeParse(config);
   if (!parsed.success) {
@@ -162,6 +165,16 @@ function applyEnv(config: Raw, env: NodeJS.ProcessEnv, sources: Map<string, stri
   set('DBOPS_WORKER_MAX_CONCURRENT_ACTIVITIES', 'worker.maxConcurrentActivities', (v) => {
     config.worker.maxConcurrentActivities = parseInteger('DBOPS_WORKER_MAX_CONCURRENT_ACTIVITIES', v);
   });
+  set('DBOPS_WORKER_HOST', 'worker.hostId', (v) => (config.worker.hostId = v));
+  set('DBOPS_WORKER_CACHE_DIR', 'worker.cacheDir', (v) => (config.worker.cacheDir = v));
+  set('DBOPS_WORKER_CACHE_MAX_AGE_DAYS', 'worker.cacheMaxAgeDays', (v) => {
+    config.worker.cacheMaxAgeDays = parseInteger('DBOPS_WORKER_CACHE_MAX_AGE_DAYS', v);
+  });
+  set(
+    'DBOPS_WORKER_STAGE_SOURCES',
+    'worker.stageSources',
+    (v) => (config.worker.stageSources = parseBool('DBOPS_WORKER_STAGE_SOURCES', v)),
+  );
   set(
     'DBOPS_LOG_LEVEL',
     'worker.logLevel',

@@ -134,6 +134,12 @@ export const configSchema = z
         shutdownGraceSeconds: z.number().int().min(0).max(3600),
         maxConcurrentActivities: z.number().int().min(1).max(1000),
         logLevel: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']),
+        hostId: z
+          .string()
+          .regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be 1-100 letters, digits, ".", "_" or "-" (it names a task queue)'),
+        cacheDir: z.string().min(1, 'must not be empty'),
+        cacheMaxAgeDays: z.number().int().min(1).max(3650),
+        stageSources: z.boolean(),
       })
       .strict(),
   })

@@ -1,6 +1,7 @@
 /**
- * `npm run worker`: hosts every dbops workflow and activity on the configured task queue until SIGINT or
- * SIGTERM, then drains (running activities get `worker.shutdownGraceSeconds`) and closes its pools.
+ * `npm run worker`: hosts every dbops workflow and activity on the configured task queue (and the activities
+ * on its host queue `<taskQueue>@<hostId>`) until SIGINT or SIGTERM, then drains (running activities get
+ * `worker.shutdownGraceSeconds`) and closes its pools.
  */
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { DbopsError } from '../common/errors';
@@ -22,8 +23,10 @@ async function main(): Promise<void> {
     );
   }
   try {
-    const { worker, close } = await createDbopsWorker({ config, connection, log: logger });
-    logger.info(`dbops worker polling task queue "${config.temporal.taskQueue}" on ${config.temporal.address}`);
+    const { worker, close, hostQueue, identity } = await createDbopsWorker({ config, connection, log: logger });
+    logger.info(
+      `dbops worker polling task queue "${config.temporal.taskQueue}" and host queue "${hostQueue}" on ${config.temporal.address} as ${identity}`,
+    );
     try {
       await worker.run();
     } finally {

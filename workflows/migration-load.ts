@@ -7,14 +7,19 @@
  */
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { StagedSource } from '../activities/migration/source-staging';
 import type { TableVerification } from '../common/contracts/migration';
 import type { ChunkPlan, MigrationPlan, TablePlan } from '../common/contracts/migration-plan';
 import { LONG_STEP } from './support/activity-options';
 import type { JobState } from './support/job-state';
 import { drainLimited } from './support/limit';
 
-/** The same activities with a one-line summary the Web UI's timeline shows (user metadata: replay ignores it). */
-const summarised = (summary: string) => proxyActivities<Activities>({ ...LONG_STEP, summary });
+/**
+ * The same activities with a one-line summary the Web UI's timeline shows (user metadata: replay ignores
+ * it), on `taskQueue` when given (the source's host), else the workflow's own.
+ */
+const summarised = (summary: string, taskQueue?: string) =>
+  proxyActivities<Activities>({ ...LONG_STEP, summary, ...(taskQueue === undefined ? {} : { taskQueue }) });
 
 /** `COPY users rows 1–50,000`: what a chunk copies, in the operator's words. */
 function chunkSummary(table: TablePlan, chunk: ChunkPlan): string {
@@ -29,6 +34,11 @@ export interface LoadInput {
   target: string;
   staging: string;
   backupPath: string;
+  /**
+   * Where the steps that read the backup run, asked as each is scheduled (scale-out): on the source's host
+   * queue (`taskQueue`) until the backup is staged, then on any worker, told the staged `source`.
+   */
+  route?: () => SourceRoute;
   plan: MigrationPlan;
   concurrency: number;
   state: JobState;
@@ -36,6 +46,12 @@ export interface LoadInput {
   timings: Record<string, number>;
   warnings: string[];
   verification: TableVerification[];
+}
+
+/** Where a step that reads the backup runs, and what it is told of the staged copy. */
+export interface SourceRoute {
+  taskQueue?: string;
+  source?: StagedSource;
 }
 
 type Work = { table: TablePlan; chunk: ChunkPlan } | { table: TablePlan; chunk?: undefined };
@@ -80,13 +96,15 @@ export async function loadTables(input: LoadInput): Promise<void> {
   await drainLimited(initial, input.concurrency, async ({ table, chunk }, push) => {
     if (chunk) {
       state.update({ phase: 'import', message: summary(), done: rowsDone, total: rowsTotal });
+      const { taskQueue, source } = input.route?.() ?? {};
       const { rows } = await spans.time('import', () =>
-        summarised(chunkSummary(table, chunk)).migrationImportChunk({
+        summarised(chunkSummary(table, chunk), taskQueue).migrationImportChunk({
           target: input.target,
           staging: input.staging,
           backupPath: input.backupPath,
           table,
           chunk,
+          ...(source ? { source } : {}),
         }),
       );
       rowsDone += rows;
@@ -106,13 +124,15 @@ export async function loadTables(input: LoadInput): Promise<void> {
     );
     input.warnings.push(...built.warnings);
     state.update({ phase: 'verify', message: `verifying ${table.name}; ${summary()}` });
+    const { taskQueue, source } = input.route?.() ?? {};
     input.verification.push(
       await spans.time('verify', () =>
-        summarised(`verify ${table.name}: ${table.rowCount} rows, every column`).migrationVerifyTable({
+        summarised(`verify ${table.name}: ${table.rowCount} rows, every column`, taskQueue).migrationVerifyTable({
           target: input.target,
           staging: input.staging,
           backupPath: input.backupPath,
           table,
+          ...(source ? { source } : {}),
         }),
       ),
     );

@@ -13,6 +13,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { StagedSource } from '../activities/migration/source-staging';
 import {
   exportOptions,
   MIGRATION_DEFAULTS,
@@ -36,11 +37,19 @@ import {
   reportData,
   revertCutoverSql,
 } from './migration-outcome';
-import { loadTables } from './migration-load';
+import { loadTables, type SourceRoute } from './migration-load';
 import { MigrationSignals } from './migration-signals';
 
 /** Runs recorded before the per-table pipeline replay the three global steps (import, index, verify). */
 const PER_TABLE_PIPELINE = 'per-table-pipeline';
+
+/**
+ * Runs recorded before scale-out ran every step on the shared queue and staged nothing. Since, the steps
+ * that read the source or its backup run on the host queue of the worker that resolved the source, the
+ * backup is staged in the object store, and chunks and verification run on any worker
+ * (docs/architecture.md, "Scale out").
+ */
+const SCALE_OUT = 'scale-out';
 
 const quick = proxyActivities<Activities>(QUICK_STEP);
 const guarded = proxyActivities<Activities>(GUARDED_STEP);
@@ -90,6 +99,28 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
   let previousSchema = false;
   let oldDropped = false;
   let sha256After: string | null = null;
+  // The steps that read the source's files: on its host's queue once known (scale-out), else the shared one.
+  let fileQuick = quick;
+  let fileLong = long;
+  let staging: Promise<{ source: StagedSource; warning?: string }> | undefined;
+  let stagedFrom: { backupPath: string; sha256: string } | undefined;
+  let unstaged = false;
+  /** Drops the run's claim on its staged source (best effort: a failure is a warning, never the outcome). */
+  const unstage = async (): Promise<void> => {
+    if (!staging || !stagedFrom || unstaged) return;
+    unstaged = true;
+    const from = stagedFrom;
+    await CancellationScope.nonCancellable(async () => {
+      // A staging that ended without staging anything has nothing to undo; one that failed may have marked.
+      const staged = await staging?.catch(() => undefined);
+      if (staged && !staged.source.stagedKey) return;
+      await fileLong.migrationUnstageSource(from).catch((err: unknown) => {
+        facts.warnings.push(
+          `the staged copy of the source backup (staging/sqlite/${from.sha256}.db in the workers' bucket) was not removed: ${rootMessage(err)}; delete it by hand when no migration of that file runs`,
+        );
+      });
+    });
+  };
 
   try {
     await work.run(async () => {
@@ -98,15 +129,39 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
       );
       facts.source = resolved.sourcePath;
       facts.target = resolved.targetLabel;
+      // Runs recorded before scale-out (or a resolve answered by an older worker) keep one queue.
+      const hostQueue = patched(SCALE_OUT) ? resolved.hostQueue : undefined;
+      if (hostQueue !== undefined) {
+        fileQuick = proxyActivities<Activities>({ ...QUICK_STEP, taskQueue: hostQueue });
+        fileLong = proxyActivities<Activities>({ ...LONG_STEP, taskQueue: hostQueue });
+      }
       const backup = await steps.run('backup', 'backing up the source', () =>
-        long.migrationBackup({ sourcePath: resolved.sourcePath, target: input.target, schema }),
+        fileLong.migrationBackup({ sourcePath: resolved.sourcePath, target: input.target, schema }),
       );
       facts.sha256Before = backup.sourceSha256;
       facts.backupPath = backup.backupPath;
       const backupPath = backup.backupPath;
 
+      // Staging uploads the backup while the export reads it and the import starts: until it is staged,
+      // the steps that read the backup run on its host; from then on, on any worker. Never staged (no
+      // object store): on its host to the end.
+      let route: SourceRoute = {};
+      if (hostQueue !== undefined) {
+        stagedFrom = { backupPath, sha256: backup.backupSha256 };
+        route = { taskQueue: hostQueue };
+        const started = Date.now();
+        staging = fileLong.migrationStageSource(stagedFrom);
+        staging.then(
+          (staged) => {
+            steps.timings.stage_source = Date.now() - started;
+            if (staged.warning) facts.warnings.push(staged.warning);
+            if (staged.source.stagedKey) route = { source: staged.source };
+          },
+          () => undefined, // awaited after the load, where a failure fails the run
+        );
+      }
       const plan = await steps.run('export', 'discovering the schema and profiling the data', () =>
-        long.migrationExport({ backupPath, options: exportOptions(input) }),
+        fileLong.migrationExport({ backupPath, options: exportOptions(input) }),
       );
       facts.plan = plan;
       const concurrency = input.concurrency ?? Math.min(4, Math.max(2, plan.hostParallelism ?? 4));
@@ -133,6 +188,7 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
           target: input.target,
           staging: names.staging,
           backupPath,
+          route: () => route,
           plan,
           concurrency,
           state,
@@ -180,6 +236,8 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
           }),
         );
       }
+      // A staging that failed (rather than fell back) fails the run here; it has ended before any cutover.
+      if (staging) await staging;
       facts.verification.sort((a, b) => a.table.localeCompare(b.table));
       const mismatch = mismatchMessage(facts.verification);
       if (mismatch)
@@ -228,17 +286,21 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
         undo.migrationDropSchema({ target: input.target, schema: names.old }),
       );
     oldDropped = true;
-    sha256After = await quick.migrationSourceChecksum({ sourcePath: facts.source });
+    sha256After = await fileQuick.migrationSourceChecksum({ sourcePath: facts.source });
+    await unstage();
     state.update({ phase: 'completed', message: `migrated ${facts.verification.length} table(s) into ${schema}` });
-    const reports = await quick.migrationWriteReport({ report: reportData(facts, 'completed', sha256After, null) });
+    const reports = await fileQuick.migrationWriteReport({
+      report: reportData(facts, 'completed', sha256After, null),
+    });
     return migrationResult(facts, 'completed', sha256After, reports);
   } catch (err) {
     // Records the end in the progress and the report, then fails the run (the report is best effort).
     const failWith = async (phase: string, type: string, message: string, suffix = ''): Promise<never> => {
       state.update({ phase, message });
+      await unstage();
       const status = phase === 'rollback_incomplete' ? 'rollback_incomplete' : 'failed';
       const reports = await CancellationScope.nonCancellable(() =>
-        quick.migrationWriteReport({ report: reportData(facts, status, sha256After, { type, message }) }),
+        fileQuick.migrationWriteReport({ report: reportData(facts, status, sha256After, { type, message }) }),
       ).catch(() => undefined);
       throw ApplicationFailure.create({
         type,
@@ -264,7 +326,7 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
     });
     const failures = await compensations.runAll();
     sha256After = facts.sha256Before
-      ? await CancellationScope.nonCancellable(() => quick.migrationSourceChecksum({ sourcePath: facts.source }))
+      ? await CancellationScope.nonCancellable(() => fileQuick.migrationSourceChecksum({ sourcePath: facts.source }))
       : null;
     if (failures.length > 0) {
       // Not a clean rollback: say exactly what is left, with the SQL that finishes it.
@@ -278,9 +340,10 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
     }
     if (cancelled) {
       facts.rollbackReason = signals.rollback?.reason;
+      await unstage();
       state.update({ phase: 'rolled_back', message: `rolled back: ${signals.rollback?.reason ?? 'requested'}` });
       const reports = await CancellationScope.nonCancellable(() =>
-        quick.migrationWriteReport({ report: reportData(facts, 'rolled_back', sha256After, null) }),
+        fileQuick.migrationWriteReport({ report: reportData(facts, 'rolled_back', sha256After, null) }),
       );
       return migrationResult(facts, 'rolled_back', sha256After ?? '', reports);
     }

@@ -1,5 +1,6 @@
 /** The migration activities: thin shells that resolve connections, heartbeat, and call the step modules. */
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
 import type {
   BuildOutcome,
@@ -18,6 +19,8 @@ import { keepAlive } from '../keep-alive';
 import { runArtifactDir } from '../files/artifact-paths';
 import { sha256File } from '../files/sha256';
 import { dropSchema } from '../postgres/schemas';
+import { ObjectCache } from '../s3/cache';
+import { createS3Client } from '../s3/client';
 import { timeZoneProblem } from '../sqlite/timestamps';
 import { backupSource, type SourceBackup } from './backup-source';
 import { buildSchemaObjects, buildTableObjects } from './build-indexes';
@@ -26,7 +29,13 @@ import { cutover, revertCutover } from './cutover';
 import { importChunk } from './import-chunk';
 import { writeReports } from './report';
 import { exportInThreads } from './source-thread';
+import { hostQueueOf, localSource, stageSource, stagedKeyOf, type StagedSource, unstageSource } from './source-staging';
 import { verifyTable } from './verify-table';
+
+/** Where a worker caches the source backups other hosts staged (pruned at worker start: workers/create-worker.ts). */
+export function sourceCacheDir(config: ActivityDeps['config']): string {
+  return join(config.worker.cacheDir, 'sqlite');
+}
 
 /** Builds the migration activities around the worker's shared dependencies. */
 export function createMigrationActivities({ config, connections }: ActivityDeps) {
@@ -39,20 +48,25 @@ export function createMigrationActivities({ config, connections }: ActivityDeps)
       );
     return { pool: connections.postgres(target), target };
   };
-  const runDir = (): string =>
-    runArtifactDir(
-      config.artifactDir,
-      'migrations',
-      activityInfo().workflowExecution?.workflowId ?? 'unknown-workflow',
-    );
+  const hostId = config.worker.hostId;
+  let s3client: ReturnType<typeof createS3Client> | undefined;
+  const s3 = () => (s3client ??= createS3Client(config.s3));
+  // One cache per worker process: its activities share downloads (single flight).
+  const cache = new ObjectCache(sourceCacheDir(config), s3, config.s3.bucket);
+  const workflowId = () => activityInfo().workflowExecution?.workflowId ?? 'unknown-workflow';
+  const runDir = (): string => runArtifactDir(config.artifactDir, 'migrations', workflowId());
 
   return {
-    /** Resolves the source to an absolute path and checks the target is reachable (fails fast on bad input). */
+    /**
+     * Resolves the source to an absolute path and checks the target is reachable (fails fast on bad input).
+     * Also names this worker's host and its host task queue: the steps that read the source or the files
+     * made from it run there (docs/architecture.md, "Scale out").
+     */
     async migrationResolve(input: {
       source: string;
       target: string;
       sourceTimeZone?: string;
-    }): Promise<{ sourcePath: string; targetLabel: string }> {
+    }): Promise<{ sourcePath: string; targetLabel: string; hostId: string; hostQueue: string }> {
       return withFailureMapping('migrationResolve', async () => {
         const zoneProblem = input.sourceTimeZone === undefined ? null : timeZoneProblem(input.sourceTimeZone);
         if (zoneProblem) throw new DbopsError(ErrorCode.BadInput, `sourceTimeZone: ${zoneProblem}`);
@@ -67,7 +81,12 @@ export function createMigrationActivities({ config, connections }: ActivityDeps)
         await pool.query('SELECT 1').catch((err: unknown) => {
           throw classifyDriverError(err, `target ${target.label}`) ?? err;
         });
-        return { sourcePath: source.path, targetLabel: target.label };
+        return {
+          sourcePath: source.path,
+          targetLabel: target.label,
+          hostId,
+          hostQueue: hostQueueOf(activityInfo().taskQueue, hostId),
+        };
       });
     },
 
@@ -83,6 +102,48 @@ export function createMigrationActivities({ config, connections }: ActivityDeps)
             runDir(),
           );
         }),
+      );
+    },
+
+    /**
+     * Stages the source backup in the object store (`staging/sqlite/<sha256>.db`, skipped when there) so
+     * workers on other hosts can read it. Not staged when `worker.stageSources` is off, or when the store
+     * fails (then with a warning): the steps that read the backup then stay on this host.
+     */
+    async migrationStageSource(input: {
+      backupPath: string;
+      sha256: string;
+    }): Promise<{ source: StagedSource; uploaded: boolean; warning?: string }> {
+      return withFailureMapping('migrationStageSource', () =>
+        keepAlive({ step: 'stage source' }, async () => {
+          const local = { backupPath: input.backupPath, sha256: input.sha256, hostId, stagedKey: null };
+          if (!config.worker.stageSources) return { source: local, uploaded: false };
+          try {
+            const staged = await stageSource(s3(), config.s3.bucket, input.backupPath, input.sha256, workflowId());
+            return { source: { ...local, stagedKey: staged.stagedKey }, uploaded: staged.uploaded };
+          } catch (err) {
+            if (err instanceof DbopsError && err.code === ErrorCode.ChecksumMismatch) throw err;
+            // Nothing staged: drop the run's marker if it was written (else it would keep the object forever).
+            await unstageSource(s3(), config.s3.bucket, input.backupPath, input.sha256, workflowId()).catch(
+              () => undefined,
+            );
+            return {
+              source: local,
+              uploaded: false,
+              warning: `the source backup could not be staged as s3://${config.s3.bucket}/${stagedKeyOf(input.sha256)} (${(err as Error).message}): every step that reads it ran on host ${hostId}`,
+            };
+          }
+        }),
+      );
+    },
+
+    /** The run's end: drops its claim on the staged source, and the object when no other run uses it. */
+    async migrationUnstageSource(input: {
+      backupPath: string;
+      sha256: string;
+    }): Promise<{ removed: boolean; usedBy: number }> {
+      return withFailureMapping('migrationUnstageSource', () =>
+        unstageSource(s3(), config.s3.bucket, input.backupPath, input.sha256, workflowId()),
       );
     },
 
@@ -120,20 +181,24 @@ export function createMigrationActivities({ config, connections }: ActivityDeps)
       );
     },
 
-    /** Copies one chunk (idempotent through the ledger), heartbeating rows done. */
+    /**
+     * Copies one chunk (idempotent through the ledger), heartbeating rows done. With `source` (a staged
+     * backup) it runs on any worker: another host reads its cached copy of the staged object.
+     */
     async migrationImportChunk(input: {
       target: string;
       staging: string;
       backupPath: string;
       table: TablePlan;
       chunk: ChunkPlan;
+      source?: StagedSource;
     }): Promise<{ rows: number; skipped: boolean }> {
       return withFailureMapping(`migrationImportChunk ${input.table.name}#${input.chunk.index}`, () =>
-        keepAlive({ table: input.table.name, chunk: input.chunk.index }, () =>
+        keepAlive({ table: input.table.name, chunk: input.chunk.index }, async () =>
           importChunk(
             postgres(input.target).pool,
             input.staging,
-            input.backupPath,
+            await localSource(input.backupPath, input.source, hostId, cache),
             input.table,
             input.chunk,
             (rowsDone) =>
@@ -167,16 +232,23 @@ export function createMigrationActivities({ config, connections }: ActivityDeps)
       );
     },
 
-    /** Row count and content checksum of one table on both sides. */
+    /** Row count and content checksum of one table on both sides (any worker, like import, with `source`). */
     async migrationVerifyTable(input: {
       target: string;
       staging: string;
       backupPath: string;
       table: TablePlan;
+      source?: StagedSource;
     }): Promise<TableVerification> {
       return withFailureMapping(`migrationVerifyTable ${input.table.name}`, () =>
-        keepAlive({ step: 'verify', table: input.table.name }, () =>
-          verifyTable(postgres(input.target).pool, input.staging, input.backupPath, input.table, cancellationSignal()),
+        keepAlive({ step: 'verify', table: input.table.name }, async () =>
+          verifyTable(
+            postgres(input.target).pool,
+            input.staging,
+            await localSource(input.backupPath, input.source, hostId, cache),
+            input.table,
+            cancellationSignal(),
+          ),
         ),
       );
     },

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:migrate -- --users N [--skip-pgloader] [--skip-raw] [--concurrency N]`: migrates a generated HelloAgents
+ * `npm run bench:migrate -- --users N [--skip-pgloader] [--skip-raw] [--concurrency N] [--workers N]`: migrates a generated HelloAgents
  * database (~37·N rows) with dbops and, in the same run on the same data, with two baselines — pgloader
  * (Debian package; the expression index is dropped from its copy, it crashes on those) and the raw bound
  * (parallel COPY of pre-made text into bare tables, then the same keys, indexes and constraints, all taken
@@ -7,8 +7,13 @@
  * CPU each run cost by process (node worker, PostgreSQL, Temporal, pgloader…, read from /proc), the
  * worker's peak RSS and the ratios the migration targets are set on; then one `BENCH_JSON {…}` line with
  * all of it. A benchmark, not a test: it asserts nothing.
+ *
+ * `--workers N` (N > 1) runs dbops twice, on one worker process and then on N (each with its own host id,
+ * artifact folder and source cache, as on N machines: the source host stages its backup in MinIO, the others
+ * fetch it), and prints both wall times and which worker imported how many chunks; the other figures are
+ * those of the N-worker run.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import {
   createReadStream,
@@ -27,6 +32,8 @@ import { pipeline } from 'node:stream/promises';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { temporal } from '@temporalio/proto';
+import type { Client } from '@temporalio/client';
 import { qualified } from '../../activities/postgres/identifiers';
 import { loadConfig } from '../../config/load';
 import { MIGRATION_WORKFLOW, type MigrationResult } from '../../common/contracts/migration';
@@ -44,6 +51,9 @@ const skipRaw = argv.includes('--skip-raw');
 /** `--concurrency N`: the workflow's import lanes (default: the workflow's own choice for this host). */
 const concurrencyArg = argv.includes('--concurrency') ? Number(argv[argv.indexOf('--concurrency') + 1]) : NaN;
 const concurrency = Number.isInteger(concurrencyArg) && concurrencyArg > 0 ? concurrencyArg : undefined;
+/** `--workers N`: worker processes of the scale-out run (default 1: no scale-out run). */
+const workersArg = argv.includes('--workers') ? Number(argv[argv.indexOf('--workers') + 1]) : NaN;
+const workerCount = Number.isInteger(workersArg) && workersArg > 0 ? workersArg : 1;
 const dir = join(PATHS.state, 'bench');
 
 /** /proc's clock ticks per second (USER_HZ: 100 on Linux, unless getconf says otherwise). */
@@ -95,7 +105,7 @@ function serversCpu(): { postgres: number; temporal: number } {
 
 /** CPU seconds used so far, by process group. */
 interface CpuUsed {
-  /** The dbops worker process (when there is one), with any children it reaped. */
+  /** The dbops worker processes (when there are some), with any children they reaped. */
   worker: number;
   /** This process: the Temporal client, the raw bound's COPY streams. */
   bench: number;
@@ -105,11 +115,14 @@ interface CpuUsed {
   temporal: number;
 }
 
-function cpuUsed(workerPid?: number): CpuUsed {
-  const worker = workerPid === undefined ? null : procCpu(workerPid);
+function cpuUsed(workerPids: number[] = []): CpuUsed {
+  const worker = workerPids.reduce((sum, pid) => {
+    const cpu = procCpu(pid);
+    return sum + (cpu ? cpu.own + cpu.reaped : 0);
+  }, 0);
   const { user, system } = process.cpuUsage();
   return {
-    worker: worker ? worker.own + worker.reaped : 0,
+    worker,
     bench: (user + system) / 1e6,
     tools: procCpu('self')?.reaped ?? 0,
     ...serversCpu(),
@@ -119,13 +132,13 @@ function cpuUsed(workerPid?: number): CpuUsed {
 /** Runs `body`: its wall time and the CPU each process group used meanwhile. */
 async function measured<T>(
   body: () => Promise<T>,
-  workerPid?: number,
+  workerPids?: number[],
 ): Promise<{ ms: number; cpu: CpuUsed; value: T }> {
-  const before = cpuUsed(workerPid);
+  const before = cpuUsed(workerPids);
   const started = performance.now();
   const value = await body();
   const ms = performance.now() - started;
-  const after = cpuUsed(workerPid);
+  const after = cpuUsed(workerPids);
   const delta = (key: keyof CpuUsed): number => Math.max(0, after[key] - before[key]);
   const cpu = {
     worker: delta('worker'),
@@ -139,7 +152,7 @@ async function measured<T>(
 
 /** Who used CPU in a run, as printed; the keys are BENCH_JSON's. */
 const CPU_LABELS = {
-  worker: 'dbops worker (node)',
+  worker: 'dbops worker(s) (node)',
   bench: 'bench process (node)',
   pgloader: 'pgloader',
   pgRestore: 'pg_restore --jobs=4',
@@ -162,18 +175,90 @@ interface DbopsRun extends RunStats {
   idleRssMb: number;
   result: MigrationResult;
   url: string;
+  workers: number;
+  /** Import chunks completed per worker identity (`<pid>@<host id>`), from the history. */
+  chunksByWorker: Record<string, number>;
 }
 
-/** dbops on its own worker process (so its peak RSS is the worker's alone). */
-async function runDbops(source: string): Promise<DbopsRun> {
+/** The environment of bench worker `i` (1-based): its own host id, artifact folder and source cache. */
+function benchWorkerEnv(i: number, workers: number): Record<string, string> {
+  if (workers === 1) return { DBOPS_ARTIFACT_DIR: join(dir, 'artifacts') };
+  return {
+    DBOPS_WORKER_HOST: `bench-${i}`,
+    DBOPS_ARTIFACT_DIR: join(dir, `artifacts-bench-${i}`),
+    DBOPS_WORKER_CACHE_DIR: join(dir, `cache-bench-${i}`),
+  };
+}
+
+/** Starts worker processes 2…N on the first one's task queue; resolves once all N poll for activities. */
+async function startMoreWorkers(client: Client, namespace: string, taskQueue: string, workers: number) {
+  const more: ChildProcess[] = [];
+  for (let i = 2; i <= workers; i++) {
+    more.push(
+      spawn(process.execPath, [...PATHS.workerNodeFlags, PATHS.workerEntry], {
+        env: {
+          ...process.env,
+          DBOPS_LOG_LEVEL: 'WARN',
+          ...PATHS.workerEnv,
+          ...benchWorkerEnv(i, workers),
+          DBOPS_TASK_QUEUE: taskQueue,
+        },
+        stdio: 'inherit',
+      }),
+    );
+  }
+  for (let tries = 0; ; tries++) {
+    const { pollers } = await client.connection.workflowService.describeTaskQueue({
+      namespace,
+      taskQueue: { name: taskQueue },
+      taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+    });
+    if (new Set((pollers ?? []).map((p) => p.identity)).size >= workers) break;
+    if (tries > 600) throw new Error(`${workers} bench workers did not all start`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return more;
+}
+
+/** Import chunks completed per worker identity (ActivityTaskStarted carries who ran the attempt). */
+async function chunksByWorker(
+  handle: Awaited<ReturnType<Client['workflow']['start']>>,
+): Promise<Record<string, number>> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const chunk = new Set(
+    events
+      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'migrationImportChunk')
+      .map((e) => String(e.eventId)),
+  );
+  const identity = new Map(
+    events.map((e) => [String(e.eventId), e.activityTaskStartedEventAttributes?.identity ?? undefined]),
+  );
+  const by: Record<string, number> = {};
+  for (const e of events) {
+    const done = e.activityTaskCompletedEventAttributes;
+    if (!done || !chunk.has(String(done.scheduledEventId))) continue;
+    const who = identity.get(String(done.startedEventId)) ?? '?';
+    by[who] = (by[who] ?? 0) + 1;
+  }
+  return by;
+}
+
+/** dbops on worker processes of its own (so the peak RSS is theirs alone); `workers` > 1 for scale-out. */
+async function runDbops(source: string, workers: number): Promise<DbopsRun> {
   const url = await freshDatabase('bench_dbops');
+  // Cold caches: a worker's fetch of the staged source is part of the timed run.
+  for (let i = 1; i <= workers; i++) rmSync(join(dir, `cache-bench-${i}`), { recursive: true, force: true });
   const config = loadConfig();
   const { client, close } = await connectClient(config);
-  const worker = await startBenchWorker(client, config, { DBOPS_ARTIFACT_DIR: join(dir, 'artifacts') });
+  const worker = await startBenchWorker(client, config, benchWorkerEnv(1, workers));
   const taskQueue = worker.taskQueue;
   // The floor: a worker polling with nothing to do (the Temporal core, V8 and the node binary's own pages).
   const idleRssMb = worker.rssMb();
+  let more: ChildProcess[] = [];
+  let chunks: Record<string, number> = {};
   try {
+    more = await startMoreWorkers(client, config.temporal.namespace, taskQueue, workers);
+    const pids = [worker.process.pid, ...more.map((m) => m.pid)].filter((pid): pid is number => pid !== undefined);
     const rssByPhase: Record<string, number> = {};
     const { ms, cpu, value } = await measured(async () => {
       const handle = await client.workflow.start(MIGRATION_WORKFLOW, {
@@ -195,12 +280,14 @@ async function runDbops(source: string): Promise<DbopsRun> {
         inFlight.add(sample);
       }, 1000);
       try {
-        return (await handle.result()) as MigrationResult;
+        const result = (await handle.result()) as MigrationResult;
+        chunks = await chunksByWorker(handle);
+        return result;
       } finally {
         clearInterval(sampler);
         await Promise.all(inFlight); // the client is closed next: no query may still be retrying
       }
-    }, worker.process.pid);
+    }, pids);
     process.stdout.write(
       `dbops worker RSS idle ${idleRssMb.toFixed(0)} MB; by phase (MB, sampled): ${Object.entries(rssByPhase)
         .map(([phase, mb]) => `${phase} ${mb.toFixed(0)}`)
@@ -214,9 +301,17 @@ async function runDbops(source: string): Promise<DbopsRun> {
       idleRssMb,
       result: value,
       url,
+      workers,
+      chunksByWorker: chunks,
     };
   } finally {
     await close();
+    await Promise.all(
+      more.map(async (child) => {
+        child.kill('SIGTERM');
+        if (child.exitCode === null) await once(child, 'exit');
+      }),
+    );
     await worker.stop();
   }
 }
@@ -361,10 +456,24 @@ function printSteps(timingsMs: Record<string, number>, wallMs: number): void {
   out(`\ndbops time in step (steps may overlap), % of its ${secs(wallMs)} s wall time\n`);
   // `<step>_work` (activity time summed over a step's parallel activities) and `import_index` (import start to
   // the last index built) describe steps already listed: shown, not summed.
-  const derived = (step: string) => step.endsWith('_work') || step === 'import_index';
+  const derived = (step: string) => step.endsWith('_work') || step === 'import_index' || step === 'stage_source';
   for (const [step, ms] of Object.entries(timingsMs)) out(row(derived(step) ? `  ${step}` : step, ms));
   const sum = Object.entries(timingsMs).reduce((a, [step, ms]) => (derived(step) ? a : a + ms), 0);
   out(row('sum of steps', sum));
+}
+
+/** One worker against N: wall time, import span, staging time, and who imported how many chunks. */
+function printScaleOut(single: DbopsRun, multi: DbopsRun): void {
+  out(`\nscale-out: 1 worker process vs ${multi.workers} (${availableParallelism()} cores here)\n`);
+  const row = (name: string, one: number | undefined, many: number | undefined): string =>
+    `  ${name.padEnd(24)} ${(one === undefined ? '-' : secs(one)).padStart(8)} s  ${(many === undefined ? '-' : secs(many)).padStart(8)} s\n`;
+  out(`  ${''.padEnd(24)} ${'1 worker'.padStart(10)}  ${`${multi.workers} workers`.padStart(10)}\n`);
+  out(row('wall', single.ms, multi.ms));
+  for (const step of ['import', 'verify', 'stage_source'])
+    out(row(step, single.result.timingsMs[step], multi.result.timingsMs[step]));
+  out(`  speedup ${(single.ms / multi.ms).toFixed(2)}× (wall, 1 worker / ${multi.workers})\n`);
+  out(`  import chunks by worker (identity = pid@host id):\n`);
+  for (const [who, n] of Object.entries(multi.chunksByWorker).sort()) out(`    ${who.padEnd(28)} ${n}\n`);
 }
 
 /** Who used the CPU during each run, and how many cores that kept busy on average. */
@@ -490,16 +599,21 @@ async function main(): Promise<void> {
   const mb = statSync(source).size / 1024 / 1024;
   out(`source ${source}: ~${rows} rows, ${mb.toFixed(1)} MB\n`);
 
-  const dbops = await runDbops(source);
-  if (dbops.result.status !== 'completed' || !dbops.result.tables.every((t) => t.match))
-    throw new Error('dbops run did not verify');
+  // With --workers N, the one-worker run first, as the figure the N-worker run is compared with.
+  const single = workerCount > 1 ? await runDbops(source, 1) : null;
+  const dbops = await runDbops(source, workerCount);
+  for (const run of [single, dbops])
+    if (run && (run.result.status !== 'completed' || !run.result.tables.every((t) => t.match)))
+      throw new Error(`dbops run on ${run.workers} worker(s) did not verify`);
   const pgloader = skipPgloader ? null : await runPgloader(source);
   const raw = skipRaw ? null : await runRaw(dbops.url);
 
   out(`\nwall time (N = ${users} users)\n`);
-  out(`${wallLine('dbops (incl. verify)', dbops, rows, mb)}\n`);
+  if (single) out(`${wallLine('dbops, 1 worker', single, rows, mb)}\n`);
+  out(`${wallLine(single ? `dbops, ${workerCount} workers` : 'dbops (incl. verify)', dbops, rows, mb)}\n`);
   out(`${wallLine('pgloader 3.6.9', pgloader, rows, mb)}\n`);
   out(`${wallLine('raw COPY + post-data', raw, rows, mb)}\n`);
+  if (single) printScaleOut(single, dbops);
   printSteps(dbops.result.timingsMs, dbops.ms);
   printCpu([
     ['dbops', dbops],
@@ -517,6 +631,18 @@ async function main(): Promise<void> {
     pgloaderS: pgloader && round(pgloader.ms / 1000, 2),
     rawS: raw && round(raw.ms / 1000, 2),
     phaseMs: dbops.result.timingsMs,
+    workers: workerCount,
+    ...(single
+      ? {
+          scaleOut: {
+            oneWorkerS: round(single.ms / 1000, 2),
+            workersS: round(dbops.ms / 1000, 2),
+            speedup: round(single.ms / dbops.ms, 2),
+            chunksByWorker: dbops.chunksByWorker,
+            importMs: { oneWorker: single.result.timingsMs.import, workers: dbops.result.timingsMs.import },
+          },
+        }
+      : {}),
     workerPeakRssMb: round(dbops.rssMb, 0),
     workerIdleRssMb: round(dbops.idleRssMb, 0),
     cpuS: { dbops: runJson(dbops), pgloader: runJson(pgloader), raw: runJson(raw) },
