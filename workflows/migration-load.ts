@@ -10,6 +10,7 @@ import type { Activities } from '../activities';
 import type { StagedSource } from '../activities/migration/source-staging';
 import type { TableVerification } from '../common/contracts/migration';
 import type { ChunkPlan, MigrationPlan, TablePlan } from '../common/contracts/migration-plan';
+import type { ProgressItem } from '../common/progress';
 import { LONG_STEP } from './support/activity-options';
 import type { JobState } from './support/job-state';
 import { drainLimited } from './support/limit';
@@ -92,10 +93,32 @@ export async function loadTables(input: LoadInput): Promise<void> {
   const initial: Work[] = tables.flatMap((table) =>
     table.chunks.length > 0 ? table.chunks.map((chunk) => ({ table, chunk })) : [{ table }],
   );
-  state.update({ phase: 'import', message: summary(), done: 0, total: rowsTotal });
+  // Per table, for the Web UI's current details and `dbops watch`: rows in, and where it is in its pipeline.
+  const items = new Map<string, ProgressItem>(
+    tables.map((t) => [t.name, { name: t.name, done: 0, total: t.rowCount, unit: 'rows', state: 'waiting' }]),
+  );
+  const mark = (table: TablePlan, next: Partial<ProgressItem>): void => {
+    const item = items.get(table.name);
+    if (item) Object.assign(item, next);
+  };
+  const started = Date.now(); // workflow time: replays identically
+  const report = (phase: string, message: string): void => {
+    const seconds = (Date.now() - started) / 1000;
+    state.update({
+      phase,
+      message,
+      done: rowsDone,
+      total: rowsTotal,
+      unit: 'rows',
+      ...(seconds > 0 && rowsDone > 0 ? { ratePerSecond: Math.round(rowsDone / seconds) } : {}),
+      items: [...items.values()].map((item) => ({ ...item })),
+    });
+  };
+  report('import', summary());
   await drainLimited(initial, input.concurrency, async ({ table, chunk }, push) => {
     if (chunk) {
-      state.update({ phase: 'import', message: summary(), done: rowsDone, total: rowsTotal });
+      mark(table, { state: 'importing' });
+      report('import', summary());
       const { taskQueue, source } = input.route?.() ?? {};
       const { rows } = await spans.time('import', () =>
         summarised(chunkSummary(table, chunk), taskQueue).migrationImportChunk({
@@ -108,13 +131,15 @@ export async function loadTables(input: LoadInput): Promise<void> {
         }),
       );
       rowsDone += rows;
-      state.update({ phase: 'import', message: summary(), done: rowsDone, total: rowsTotal });
       const left = (chunksLeft.get(table.name) ?? 1) - 1;
       chunksLeft.set(table.name, left);
+      mark(table, { done: (items.get(table.name)?.done ?? 0) + rows, state: left === 0 ? 'imported' : 'importing' });
+      report('import', summary());
       if (left === 0) push({ table });
       return;
     }
-    state.update({ phase: 'index', message: `building keys and indexes of ${table.name}; ${summary()}` });
+    mark(table, { state: 'indexing' });
+    report('index', `building keys and indexes of ${table.name}; ${summary()}`);
     const built = await spans.time('index', () =>
       summarised(`keys, indexes and sequence of ${table.name}`).migrationBuildTable({
         target: input.target,
@@ -123,7 +148,8 @@ export async function loadTables(input: LoadInput): Promise<void> {
       }),
     );
     input.warnings.push(...built.warnings);
-    state.update({ phase: 'verify', message: `verifying ${table.name}; ${summary()}` });
+    mark(table, { state: 'verifying' });
+    report('verify', `verifying ${table.name}; ${summary()}`);
     const { taskQueue, source } = input.route?.() ?? {};
     input.verification.push(
       await spans.time('verify', () =>
@@ -136,8 +162,12 @@ export async function loadTables(input: LoadInput): Promise<void> {
         }),
       ),
     );
+    const verified = input.verification[input.verification.length - 1];
+    mark(table, { state: verified?.match === false ? 'MISMATCH' : 'verified' });
+    // Same phase as now: a phase change is a search-attribute command, and runs must replay unchanged.
+    report(state.progress.phase, state.progress.message);
   });
-  state.update({ phase: 'index', message: `adding foreign keys and views; ${summary()}` });
+  report('index', `adding foreign keys and views; ${summary()}`);
   const outcome = await spans.time('index', () =>
     summarised('foreign keys and views').migrationBuildSchema({ target: input.target, staging: input.staging, plan }),
   );

@@ -4,14 +4,7 @@
  * runs the compensations of the completed steps in reverse and leaves the target as it was.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import {
-  CancellationScope,
-  condition,
-  isCancellation,
-  patched,
-  proxyActivities,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { CancellationScope, isCancellation, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { StagedSource } from '../activities/migration/source-staging';
 import {
@@ -28,6 +21,7 @@ import { Compensations } from './support/compensations';
 import { rootMessage, rootType } from './support/failures';
 import { guardInput, JobState } from './support/job-state';
 import { forEachLimited } from './support/limit';
+import { notifyOnFailure, remindWhileWaiting } from './support/operator-alerts';
 import { StepRunner } from './support/steps';
 import {
   finalizeLeftToDo,
@@ -67,8 +61,21 @@ function operatorActions(phase: string): string | undefined {
   return undefined;
 }
 
-/** Migrates a SQLite database into a PostgreSQL schema through a staging schema and a rename cutover. */
+/**
+ * Migrates a SQLite database into a PostgreSQL schema through a staging schema and a rename cutover. A run
+ * that ends failed alerts the operators (a requested rollback that succeeds is not a failure).
+ */
 export async function migrateSqliteToPostgres(input: MigrationInput): Promise<MigrationResult> {
+  return notifyOnFailure(
+    {
+      what: () =>
+        `migration of ${input?.source} into ${input?.target} (schema ${input?.schema ?? MIGRATION_DEFAULTS.schema})`,
+    },
+    () => migrate(input),
+  );
+}
+
+async function migrate(input: MigrationInput): Promise<MigrationResult> {
   guardInput(input);
   const problems = migrationInputProblems(input);
   if (problems.length > 0)
@@ -244,8 +251,22 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
         throw ApplicationFailure.create({ type: ErrorCode.VerifyMismatch, message: mismatch, nonRetryable: true });
 
       if (input.requireApproval) {
-        state.update({ phase: 'awaiting_approval', message: 'verified; waiting for the approve (or rollback) signal' });
-        await condition(() => signals.approved);
+        state.update({
+          ...state.progress,
+          phase: 'awaiting_approval',
+          message: 'verified; waiting for the approve (or rollback) signal',
+        });
+        await remindWhileWaiting(
+          {
+            waitingFor: 'approval to cut over',
+            afterMinutes: input.remindAfterMinutes,
+            actions: [
+              `dbops signal ${workflowId} approve`,
+              `dbops signal ${workflowId} rollback --arg '{"reason":"…"}'`,
+            ],
+          },
+          () => signals.approved,
+        );
       }
     });
 
@@ -266,10 +287,22 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
 
     if (window > 0) {
       state.update({
+        ...state.progress,
         phase: 'awaiting_finalize',
         message: `cut over; rollback possible for ${window} minute(s) (signal rollback or finalize)`,
       });
-      await condition(() => signals.finalizeNow || signals.rollback !== undefined, `${window} minutes`);
+      await remindWhileWaiting(
+        {
+          waitingFor: `finalize or rollback (the rollback window of ${window} minute(s) is open)`,
+          afterMinutes: input.remindAfterMinutes,
+          actions: [
+            `dbops signal ${workflowId} finalize`,
+            `dbops signal ${workflowId} rollback --arg '{"reason":"…"}'`,
+          ],
+        },
+        () => signals.finalizeNow || signals.rollback !== undefined,
+        window,
+      );
     }
     if (signals.rollback)
       throw ApplicationFailure.create({
@@ -288,7 +321,11 @@ export async function migrateSqliteToPostgres(input: MigrationInput): Promise<Mi
     oldDropped = true;
     sha256After = await fileQuick.migrationSourceChecksum({ sourcePath: facts.source });
     await unstage();
-    state.update({ phase: 'completed', message: `migrated ${facts.verification.length} table(s) into ${schema}` });
+    state.update({
+      ...state.progress,
+      phase: 'completed',
+      message: `migrated ${facts.verification.length} table(s) into ${schema}`,
+    });
     const reports = await fileQuick.migrationWriteReport({
       report: reportData(facts, 'completed', sha256After, null),
     });

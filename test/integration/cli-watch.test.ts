@@ -111,8 +111,8 @@ describe('dbops watch', () => {
         const handle = await startMigration(t, migration('watch_ok', { requireApproval: true }), 'watch-ok');
         const id = handle.workflowId;
         const watch = spawnDbops(['watch', id], env);
-        const seen = await watch.until(/awaiting_approval.*\n.*signals: approve \| rollback/);
-        expect(seen).toMatch(/^\d\d:\d\d:\d\d awaiting_approval {2}— verified; waiting for the approve/m);
+        const seen = await watch.until(/awaiting_approval[^\n]*\n(?:[^\n]*\n)*?[^\n]*signals: approve \| rollback/);
+        expect(seen).toMatch(/^\d\d:\d\d:\d\d awaiting_approval {2}.*— verified; waiting for the approve/m);
         expect(seen).toContain(`signals: approve | rollback  (npx dbops signal ${id} <name>)`);
 
         const approve = await runDbops(['signal', id, 'approve'], env);
