@@ -53,11 +53,11 @@ const undo = proxyActivities<Activities>(COMPENSATION_STEP);
 /** What the operator can do in each phase, shown in the Web UI's current details. */
 function operatorActions(phase: string): string | undefined {
   if (phase === 'awaiting_approval')
-    return '**Waiting for you:** signal `approve` to cut over, or `rollback` (with a `reason`) to undo everything.';
+    return '**Waiting for you:** signal `approve` to cut over, or `rollback` to undo everything.';
   if (phase === 'awaiting_finalize')
-    return '**Cut over.** Signal `finalize` to drop the previous schema now, or `rollback` to put it back (the migrated schema is kept aside).';
+    return '**Cut over:** signal `finalize` to drop the previous schema, or `rollback` to put it back.';
   if (['backup', 'export', 'create_schema', 'import', 'index', 'verify'].includes(phase))
-    return 'Signal `rollback` (with a `reason`) to stop: the target is left as it was.';
+    return 'Signal `rollback` to stop: the target is left as it was.';
   return undefined;
 }
 

@@ -93,7 +93,7 @@ describe('the operator journey in the Web UI', () => {
       summary: `migrate app.db → ${db.name}/app`,
     });
     const details = await waitForPhase(j, workflowId, 'awaiting_finalize');
-    expect(details).toContain('Signal finalize');
+    expect(details).toContain('signal finalize to drop the previous schema');
     expect(details).toContain('rollback');
     expect(details).toContain(`migrate app.db → ${db.name}/app`); // the summary typed into the form
     await j.shot('awaiting-finalize');

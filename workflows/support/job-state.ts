@@ -74,7 +74,11 @@ export class JobState {
   private showDetails(): void {
     const { phase, message, done, total, items, ratePerSecond } = this.current;
     const unit = this.current.unit ?? 'rows';
-    const lines = [`**Phase:** ${phase}`, '', message];
+    // The Web UI shows the first few lines in a small panel: phase, what the operator can do, then detail.
+    const lines = [`**Phase:** ${phase}`];
+    const actions = this.actions(phase);
+    if (actions) lines.push('', actions);
+    lines.push('', message);
     if (done !== undefined && total !== undefined && total > 0) {
       const rate = ratePerSecond && ratePerSecond > 0 ? `, ${amount(Math.round(ratePerSecond), unit)}/s` : '';
       lines.push('', `**Progress:** ${amount(done, unit)} of ${amount(total, unit)} (${percent(done, total)}${rate})`);
@@ -87,8 +91,6 @@ export class JobState {
         );
       if (items.length > 40) lines.push(`| … ${items.length - 40} more | | | |`);
     }
-    const actions = this.actions(phase);
-    if (actions) lines.push('', actions);
     setCurrentDetails(lines.join('\n'));
   }
 }
