@@ -219,29 +219,28 @@ describe('dbops watch', () => {
     expect(parseJson(json)).toMatchObject({ status: 'failed', error: { type: 'WorkflowNotFound' } });
   });
 
+  /** `dbops migrate` of the fixture into `schema`, finalized at once, under workflow id `id`. */
+  const migrateArgs = (schema: string, id: string): string[] => [
+    'migrate',
+    '--source',
+    source,
+    '--target',
+    db.url,
+    '--schema',
+    schema,
+    '--rollback-window',
+    '0',
+    '--id',
+    id,
+  ];
+
   it(
     'migrate --wait when not a TTY: plain progress on stderr, the result alone on stdout; --json unchanged',
     { timeout: 90_000 },
     async () => {
       await t.withWorker(async () => {
         const id = t.workflowId('watch-wait');
-        const run = await runDbops(
-          [
-            'migrate',
-            '--source',
-            source,
-            '--target',
-            db.url,
-            '--schema',
-            'watch_wait',
-            '--rollback-window',
-            '0',
-            '--id',
-            id,
-            '--wait',
-          ],
-          env,
-        );
+        const run = await runDbops([...migrateArgs('watch_wait', id), '--wait'], env);
         expect(run.code).toBe(0);
         expect(run.stdout.split('\n')[0]).toBe('completed: schema watch_wait');
         expect(run.stdout).not.toMatch(/^\d\d:\d\d:\d\d /m);
@@ -252,24 +251,7 @@ describe('dbops watch', () => {
         expect(run.stdout + run.stderr).not.toMatch(ANSI);
 
         const jsonId = t.workflowId('watch-wait-json');
-        const json = await runDbops(
-          [
-            'migrate',
-            '--source',
-            source,
-            '--target',
-            db.url,
-            '--schema',
-            'watch_wait_json',
-            '--rollback-window',
-            '0',
-            '--id',
-            jsonId,
-            '--wait',
-            '--json',
-          ],
-          env,
-        );
+        const json = await runDbops([...migrateArgs('watch_wait_json', jsonId), '--wait', '--json'], env);
         expect(json.code).toBe(0);
         expect(parseJson(json)).toMatchObject({ status: 'completed', schema: 'watch_wait_json' });
         expect(json.stderr).toBe('');

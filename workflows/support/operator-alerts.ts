@@ -25,6 +25,8 @@ import {
 import type { Activities } from '../../activities';
 import type { createNotifyActivities, NotifyChannel } from '../../activities/notify/activities';
 import type { NotificationMessage, NotificationStatus } from '../../activities/notify/message';
+import { ErrorCode } from '../../common/errors';
+import { redactSecrets } from '../../common/secret-guard';
 import { STEP_RETRY } from './activity-options';
 import { rootOf } from './failures';
 
@@ -113,6 +115,9 @@ export async function notifyOnFailure<T>(alert: FailureAlert, body: () => Promis
     if (
       !isCancellation(err) &&
       workflowInfo().parent === undefined &&
+      // A run refused for a secret in its input fails at once, with nothing scheduled: an alert would copy
+      // the input it describes into another event of the history.
+      rootOf(err).type !== ErrorCode.SecretInInput &&
       !(alert.alreadyNotified?.() ?? false) &&
       patched(ALERT_ON_FAILURE)
     ) {
@@ -133,16 +138,17 @@ export function failureAlert(err: unknown, alert: FailureAlert): OperatorAlert {
   } catch {
     what = workflowType;
   }
+  // Whatever the input or the failure carried, a password never reaches the alert (nor its history event).
   return {
-    subject: `dbops ${workflowType} ${workflowId} FAILED: ${type}`,
+    subject: redactSecrets(`dbops ${workflowType} ${workflowId} FAILED: ${type}`),
     status: 'failure',
-    summary: `${what} failed: ${clip(root.message, 600)}`,
+    summary: redactSecrets(`${what} failed: ${clip(root.message, 600)}`),
     lines: [
       `workflow: ${workflowId} (${workflowType})`,
       `failure: ${type} — ${clip(root.message, 1500)}`,
       ...(alert.next?.() ?? []),
       `next: \`dbops status ${workflowId}\` shows where it stopped; fix the cause, then start it again`,
-    ],
+    ].map(redactSecrets),
   };
 }
 
