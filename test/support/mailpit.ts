@@ -7,6 +7,8 @@ export interface MailpitSummary {
   Subject: string;
   From: { Address: string };
   To: { Address: string }[];
+  /** When Mailpit received it (ISO 8601). */
+  Created: string;
 }
 
 async function get<T>(path: string, what: string): Promise<T> {
@@ -17,9 +19,13 @@ async function get<T>(path: string, what: string): Promise<T> {
 
 /** Only the calls the tests need. */
 export const mailpit = {
-  async search(query: string): Promise<MailpitSummary[]> {
-    return (await get<{ messages: MailpitSummary[] }>(`/api/v1/search?query=${encodeURIComponent(query)}`, 'search'))
-      .messages;
+  async search(query: string, limit = 50): Promise<MailpitSummary[]> {
+    return (
+      await get<{ messages: MailpitSummary[] }>(
+        `/api/v1/search?query=${encodeURIComponent(query)}&limit=${limit}`,
+        'search',
+      )
+    ).messages;
   },
   async message(id: string): Promise<MailpitSummary & { Text: string; HTML: string }> {
     return get(`/api/v1/message/${encodeURIComponent(id)}`, 'message');
