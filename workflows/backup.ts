@@ -36,11 +36,11 @@ import {
   type VerifyLevel,
 } from '../common/contracts/backup';
 import { ErrorCode } from '../common/errors';
-import type { ProgressItem } from '../common/progress';
-import { LONG_STEP, QUICK_STEP, STEP_RETRY } from './support/activity-options';
+import type { Progress, ProgressItem } from '../common/progress';
+import { LONG_STEP, QUICK_STEP } from './support/activity-options';
 import { rootOf } from './support/failures';
 import { guardInput, JobState } from './support/job-state';
-import { listNames, notifyOnFailure } from './support/operator-alerts';
+import { listNames, notifyOnFailure, runLink, sendOnChannels } from './support/operator-alerts';
 import { StepRunner } from './support/steps';
 
 // Each proxy takes the one-line summary the Web UI's timeline shows (user metadata: replay ignores it).
@@ -48,13 +48,6 @@ const quick = (summary: string) => proxyActivities<Activities>({ ...QUICK_STEP, 
 const long = (summary: string) => proxyActivities<Activities>({ ...LONG_STEP, summary });
 const pruning = (summary: string) =>
   proxyActivities<Activities>({ ...LONG_STEP, startToCloseTimeout: '1 hour', summary }).backupRetention;
-// A notification that cannot be delivered is retried for a few minutes, then reported; it never fails the run.
-const notifier = (channel: string) =>
-  proxyActivities<Activities>({
-    startToCloseTimeout: '1 minute',
-    retry: { ...STEP_RETRY, maximumAttempts: 6 },
-    summary: `notify ${channel}`,
-  }).backupNotify;
 
 /** `pg_dump local_pg: custom, plain, schema + globals`: what the dump step runs, in the operator's words. */
 function dumpSummary(engine: Engine, label: string, formats: readonly string[]): string {
@@ -263,7 +256,8 @@ async function nightly(input: NightlyBackupInput, notified: { sent: boolean }): 
   const timestamp = input.timestamp ?? backupTimestamp(instant);
   // One progress item per target: steps of its backup done, and its state; kept through every later phase.
   let items: ProgressItem[] = [];
-  const show = (): void => state.update({ ...state.progress, items: items.map((i) => ({ ...i })) });
+  const show = (next: Partial<Progress> = {}): void =>
+    state.update({ ...state.progress, ...next, items: items.map((i) => ({ ...i })) });
   try {
     const settings = await quick(
       `settings and targets: ${input.targets?.length ? listNames(input.targets) : "the Schedule's or every connection"}`,
@@ -288,20 +282,13 @@ async function nightly(input: NightlyBackupInput, notified: { sent: boolean }): 
     ];
     let done = 0;
     const backups = await steps.run('backup', `backing up ${total} target(s)`, () => {
-      state.update({ ...state.progress, done, total, unit: 'steps', items: items.map((i) => ({ ...i })) });
+      show({ done, total, unit: 'steps' });
       return Promise.all(
         settings.targets.map(async (target, i) => {
           const result = await backupOne(target, input, timestamp);
           done += 1;
           items[i] = { ...(items[i] as ProgressItem), ...itemOutcome(result, perTarget) };
-          state.update({
-            ...state.progress,
-            message: `backed up ${done} of ${total}`,
-            done,
-            total,
-            unit: 'steps',
-            items: items.map((x) => ({ ...x })),
-          });
+          show({ message: `backed up ${done} of ${total}`, done, total, unit: 'steps' });
           return result;
         }),
       );
@@ -452,7 +439,6 @@ async function notify(
   settings: BackupSettings,
   result: NightlyBackupResult,
 ): Promise<NightlyBackupResult['notification']> {
-  const info = workflowInfo();
   const failedCount = result.failed.length;
   const deleted = result.retention.reduce((n, r) => n + r.deleted.length, 0);
   const message = {
@@ -472,19 +458,8 @@ async function notify(
         ? `${b.target}: ok — ${b.backupId}, ${b.files.length} file(s), ${b.totalBytes} bytes, verified (${b.verification?.level ?? 'none'})${b.reused ? ', reused' : ''}`
         : `${b.target}: FAILED — ${b.error?.type ?? ''} ${b.error?.message ?? ''}`.trim(),
     ),
-    link: `${settings.uiUrl}/namespaces/${settings.namespace}/workflows/${encodeURIComponent(info.workflowId)}`,
+    link: runLink(settings),
   };
-  const sent: string[] = [];
-  const failed: { channel: string; error: string }[] = [];
-  await Promise.all(
-    settings.channels.map(async (channel) => {
-      try {
-        await notifier(channel)({ channel, message });
-        sent.push(channel);
-      } catch (err) {
-        failed.push({ channel, error: rootOf(err).message });
-      }
-    }),
-  );
-  return { sent: sent.sort(), failed };
+  // A channel that cannot deliver is retried for a few minutes, then reported; it never fails the run.
+  return sendOnChannels(settings.channels, message);
 }

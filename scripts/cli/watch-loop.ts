@@ -67,15 +67,16 @@ async function takeSample(client: Client, workflowId: string, type: string, dead
     return { at: Date.now(), workflowId, type, phase: progress.phase, progress };
   } catch {
     const description = await handle.describe();
-    return { at: Date.now(), workflowId, type, phase: recordedPhase(description) };
+    const status = description.status.name;
+    const phase = recordedPhase(description) ?? (status === 'RUNNING' ? 'running' : status.toLowerCase());
+    return { at: Date.now(), workflowId, type, phase };
   }
 }
 
-/** The phase the workflow last recorded in its search attribute, else one derived from the status. */
-export function recordedPhase(description: WorkflowExecutionDescription): string {
+/** The phase the workflow last recorded in its `DbopsPhase` search attribute (what `dbops status` shows too). */
+export function recordedPhase(description: WorkflowExecutionDescription): string | undefined {
   const recorded = description.searchAttributes?.DbopsPhase;
-  if (Array.isArray(recorded) && typeof recorded[0] === 'string') return recorded[0];
-  return description.status.name === 'RUNNING' ? 'running' : description.status.name.toLowerCase();
+  return Array.isArray(recorded) && typeof recorded[0] === 'string' ? recorded[0] : undefined;
 }
 
 /** Resolves when `promise` settles or after `ms`, whichever comes first; leaves no timer behind. */

@@ -23,7 +23,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import type { createNotifyActivities, NotifyChannel } from '../../activities/notify/activities';
+import type { createNotifyActivities, NotifyChannel, NotifySettings } from '../../activities/notify/activities';
 import type { NotificationMessage, NotificationStatus } from '../../activities/notify/message';
 import { ErrorCode } from '../../common/errors';
 import { redactSecrets } from '../../common/secret-guard';
@@ -65,33 +65,42 @@ export interface OperatorAlert {
   lines: string[];
 }
 
+/** The Web UI's page of this run, for a notification's link. */
+export function runLink(settings: Pick<NotifySettings, 'uiUrl' | 'namespace'>): string {
+  return `${settings.uiUrl}/namespaces/${settings.namespace}/workflows/${encodeURIComponent(workflowInfo().workflowId)}`;
+}
+
+/** Sends `message` on each channel at once. Never throws: what could not be sent is in the outcome. */
+export async function sendOnChannels(
+  channels: readonly NotifyChannel[],
+  message: NotificationMessage,
+): Promise<AlertOutcome> {
+  const outcome: AlertOutcome = { sent: [], failed: [] };
+  await Promise.all(
+    channels.map(async (channel) => {
+      try {
+        await sender(channel)({ channel, message });
+        outcome.sent.push(channel);
+      } catch (err) {
+        outcome.failed.push({ channel, error: rootOf(err).message });
+      }
+    }),
+  );
+  outcome.sent.sort();
+  return outcome;
+}
+
 /**
  * Sends `alert` on every configured channel, with a link to this run in the Web UI. Never throws: what could
  * not be sent is in the outcome.
  */
 export async function alertOperators(alert: OperatorAlert): Promise<AlertOutcome> {
-  const outcome: AlertOutcome = { sent: [], failed: [] };
   try {
     const settings = await notifyChannels();
-    const message: NotificationMessage = {
-      ...alert,
-      link: `${settings.uiUrl}/namespaces/${settings.namespace}/workflows/${encodeURIComponent(workflowInfo().workflowId)}`,
-    };
-    await Promise.all(
-      settings.channels.map(async (channel) => {
-        try {
-          await sender(channel)({ channel, message });
-          outcome.sent.push(channel);
-        } catch (err) {
-          outcome.failed.push({ channel, error: rootOf(err).message });
-        }
-      }),
-    );
+    return await sendOnChannels(settings.channels, { ...alert, link: runLink(settings) });
   } catch (err) {
-    outcome.failed.push({ channel: 'settings', error: rootOf(err).message });
+    return { sent: [], failed: [{ channel: 'settings', error: rootOf(err).message }] };
   }
-  outcome.sent.sort();
-  return outcome;
 }
 
 /** How a failure alert describes the run. */

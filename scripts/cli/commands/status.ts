@@ -5,6 +5,7 @@ import { PROGRESS_QUERY, type Progress } from '../../../common/progress';
 import type { CliContext, CommandRunner } from '../context';
 import { ExitCode, printJson, say, warn } from '../output';
 import { workflowUrl } from '../temporal-client';
+import { recordedPhase } from '../watch-loop';
 
 const QUERY_DEADLINE_MS = 3_000;
 
@@ -64,8 +65,8 @@ async function queryProgress(client: Client, workflowId: string): Promise<Progre
 
 /** The phase the workflow last recorded in its search attribute, else one derived from the status. */
 function phaseFromDescription(description: WorkflowExecutionDescription): string {
-  const recorded = description.searchAttributes?.DbopsPhase;
-  if (Array.isArray(recorded) && typeof recorded[0] === 'string') return recorded[0];
+  const recorded = recordedPhase(description);
+  if (recorded) return recorded;
   switch (description.status.name) {
     case 'RUNNING':
       return 'running';
